@@ -1,0 +1,142 @@
+"""The `irgmotion` command line: thin shells over the library layers.
+
+Every command prints one clear line and exits with status 2 on bad input,
+and writes outputs atomically so a failure leaves no partial file.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+EXIT_BAD_INPUT = 2
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _load(path: str, dataset: str | None):
+    from .motion.io import MotionFileError, load_motion
+    try:
+        return load_motion(path, dataset)
+    except MotionFileError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _check_suffix(path: str, allowed: tuple[str, ...]) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in allowed:
+        raise CLIError(f"{out}: output must end in one of {', '.join(allowed)}")
+    return out
+
+
+def cmd_convert(args) -> int:
+    from .fileio import save_npy
+    out = _check_suffix(args.output, (".npy",))
+    motion = _load(args.input, args.dataset)
+    if args.to == motion.kind:
+        raise CLIError(f"{args.input}: already {motion.kind} of shape {motion.data.shape}")
+    if args.to == "features" and len(motion.data) < 2:
+        raise CLIError(f"{args.input}: need at least 2 frames of joints to compute features")
+    result = motion.features() if args.to == "features" else motion.joints()
+    save_npy(out, result.astype(np.float32))
+    print(f"wrote {out}: {args.to} {tuple(result.shape)} ({motion.skeleton.name})")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from .motion.render import render_motions
+    out = _check_suffix(args.output, (".gif", ".mp4"))
+    paths = [args.input] + list(args.compare or [])
+    motions = [_load(p, args.dataset) for p in paths]
+    specs = {m.skeleton.name for m in motions}
+    if len(specs) > 1:
+        raise CLIError(f"cannot put different skeletons side by side: {', '.join(sorted(specs))}")
+    titles = list(args.titles) if args.titles else [args.title or Path(paths[0]).stem] + [Path(p).stem for p in paths[1:]]
+    if len(titles) != len(motions):
+        raise CLIError(f"--titles gives {len(titles)} title(s) for {len(motions)} motion(s)")
+    spec = motions[0].skeleton
+    render_motions([m.joints() for m in motions], out, titles=titles, fps=args.fps or spec.fps, skeleton=spec)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .motion.bvh import joints_to_bvh
+    out = _check_suffix(args.output, (".bvh",))
+    motion = _load(args.input, args.dataset)
+    joints_to_bvh(motion.joints(), out, skeleton=motion.skeleton, fps=args.fps)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data import synth
+    if args.data_command == "synth":
+        return synth.synth_main(args)
+    return synth.program_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="irgmotion", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    datasets = ("humanml3d", "kit")
+
+    p = sub.add_parser("convert", help="joints <-> features (kind detected from the shape)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--to", choices=("joints", "features"), required=True)
+    p.add_argument("--dataset", choices=datasets, default=None, help="skeleton (default: from the shape)")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("render", help="3-D stick-figure animation to .gif or .mp4")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--title", default=None)
+    p.add_argument("--compare", nargs="+", default=None, metavar="B.npy", help="more motions side by side")
+    p.add_argument("--titles", nargs="+", default=None, help="one title per motion (with --compare)")
+    p.add_argument("--fps", type=float, default=None)
+    p.add_argument("--dataset", choices=datasets, default=None)
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("export", help="write a BVH file")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--fps", type=float, default=None)
+    p.add_argument("--dataset", choices=datasets, default=None)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("data", help="procedural corpus: synthesise a dataset or render a program")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    s = dsub.add_parser("synth", help="write a procedural text-motion dataset in HumanML3D layout")
+    s.add_argument("--out", required=True)
+    s.add_argument("--n", type=int, default=20000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=None)
+    s.set_defaults(func=cmd_data)
+    s = dsub.add_parser("program", help="render a motion from an action-program JSON")
+    s.add_argument("program")
+    s.add_argument("output")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--to", choices=("joints", "features"), default="joints")
+    s.set_defaults(func=cmd_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

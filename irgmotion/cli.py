@@ -123,14 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--to", choices=("joints", "features"), default="joints")
     s.set_defaults(func=cmd_data)
+
+    from .tokenizer.cli import add_parsers as add_tokenizer_parsers
+    add_tokenizer_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .tokenizer.cli import UsageError as TokenizerUsageError
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CLIError as exc:
+    except (CLIError, TokenizerUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

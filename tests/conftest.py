@@ -32,3 +32,36 @@ def ref_dir() -> Path:
 def ref_clip(request, ref_dir):
     cid = request.param
     return cid, np.load(ref_dir / "new_joints" / f"{cid}.npy"), np.load(ref_dir / "new_joint_vecs" / f"{cid}.npy")
+
+
+def make_toy_dataset(root: Path, ref: Path, n: int = 12, seed: int = 0) -> Path:
+    """A small dataset in HumanML3D layout cut from the two reference clips."""
+    rng = np.random.default_rng(seed)
+    sources = [np.load(ref / "new_joint_vecs" / f"{c}.npy").astype(np.float32) for c in ("000000", "012314")]
+    for sub in ("new_joint_vecs", "texts"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    captions = ["a person kicks with the left leg", "someone walks and turns around"]
+    ids = []
+    for i in range(n):
+        k = i % 2
+        src = sources[k]
+        length = int(rng.integers(60, len(src) + 1))
+        start = int(rng.integers(0, len(src) - length + 1))
+        motion = src[start:start + length] + rng.normal(0, 0.01, size=(length, 263)).astype(np.float32)
+        cid = f"{i:06d}"
+        np.save(root / "new_joint_vecs" / f"{cid}.npy", motion)
+        words = captions[k].split()
+        (root / "texts" / f"{cid}.txt").write_text(f"{captions[k]}#{' '.join(w + '/NOUN' for w in words)}#0.0#0.0\n")
+        ids.append(cid)
+    all_motion = np.concatenate([np.load(root / "new_joint_vecs" / f"{c}.npy") for c in ids])
+    np.save(root / "Mean.npy", all_motion.mean(0))
+    np.save(root / "Std.npy", all_motion.std(0))
+    (root / "train.txt").write_text("\n".join(ids[: n - 4]) + "\n")
+    (root / "val.txt").write_text("\n".join(ids[n - 4: n - 2]) + "\n")
+    (root / "test.txt").write_text("\n".join(ids[n - 2:]) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(tmp_path_factory, ref_dir) -> Path:
+    return make_toy_dataset(tmp_path_factory.mktemp("toy") / "data", ref_dir)

@@ -1,0 +1,178 @@
+"""Training the motion VQ-VAE on random windows of a dataset's train split."""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..checkpointing import load_checkpoint, save_checkpoint, set_rng_state
+from ..data.humanml3d import MotionTextDataset
+from ..fileio import write_text
+from ..motion.features import features_to_joints
+from ..motion.normalize import Normalizer
+from .model import MotionVQVAE, VQConfig, get_preset
+from .pretrained import MotionTokenizer
+
+
+@dataclass
+class TrainVQConfig:
+    data: str
+    out: str
+    preset: str = "tiny"
+    steps: int = 6000
+    batch_size: int = 64
+    window: int = 64
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    warmup: int = 200
+    val_every: int = 500
+    checkpoint_every: int = 250
+    seed: int = 0
+    threads: int | None = None
+    max_minutes: float | None = None  # stop early (and save) after this much wall time
+
+
+def joint_velocity_loss(pred: torch.Tensor, target: torch.Tensor, n_joints: int) -> torch.Tensor:
+    """L2 on temporal differences of the rotation-invariant joint positions.
+
+    T2M-GPT's "velocity" term compares these position channels directly; we
+    compare their frame-to-frame change, which is what penalises jitter."""
+    sl = slice(4, 4 + (n_joints - 1) * 3)
+    return F.mse_loss(pred[:, 1:, sl] - pred[:, :-1, sl], target[:, 1:, sl] - target[:, :-1, sl])
+
+
+class WindowSampler:
+    """Random fixed-length windows of normalised motions, clips weighted by length."""
+
+    def __init__(self, motions: list[np.ndarray], window: int, rng: np.random.Generator):
+        self.motions = [m for m in motions if len(m) >= window]
+        if not self.motions:
+            raise ValueError(f"no training motion is at least {window} frames long")
+        lengths = np.array([len(m) - window + 1 for m in self.motions], dtype=np.float64)
+        self.p = lengths / lengths.sum()
+        self.window, self.rng = window, rng
+
+    def batch(self, size: int) -> torch.Tensor:
+        picks = self.rng.choice(len(self.motions), size=size, p=self.p)
+        out = np.empty((size, self.window, self.motions[0].shape[1]), dtype=np.float32)
+        for b, i in enumerate(picks):
+            start = self.rng.integers(0, len(self.motions[i]) - self.window + 1)
+            out[b] = self.motions[i][start:start + self.window]
+        return torch.from_numpy(out)
+
+
+@torch.no_grad()
+def evaluate_reconstruction(tokenizer: MotionTokenizer, motions: list[np.ndarray]) -> dict:
+    """MPJPE (mm) on recovered global joints, codebook usage and perplexity over whole clips."""
+    ids = tokenizer.encode(motions)
+    recon = tokenizer.decode(ids)
+    errors, counts = [], np.zeros(tokenizer.codebook_size)
+    for gt, rec, seq in zip(motions, recon, ids):
+        T = len(rec)
+        jg = features_to_joints(gt[:T].astype(np.float64))
+        jr = features_to_joints(rec.astype(np.float64))
+        errors.append(np.linalg.norm(jg - jr, axis=-1).mean())
+        counts += np.bincount(seq, minlength=tokenizer.codebook_size)
+    prob = counts / counts.sum()
+    return {"mpjpe_mm": float(np.mean(errors) * 1000), "codebook_usage": float((counts > 0).mean()),
+            "perplexity": float(np.exp(-(prob * np.log(prob + 1e-12)).sum())), "n_motions": len(motions)}
+
+
+def _lr_at(step: int, cfg: TrainVQConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print) -> dict:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    ckpt_path = out / "checkpoint.pt"
+    train = MotionTextDataset(cfg.data, "train", normalize=False)
+    try:
+        val = MotionTextDataset(cfg.data, "val", normalize=False)
+    except Exception:
+        val = None
+    if val is None or len(val) == 0:
+        val = MotionTextDataset(cfg.data, "test", normalize=False)
+    normalizer = Normalizer.from_dir(cfg.data)
+    vq_config: VQConfig = get_preset(cfg.preset, input_dim=train.spec.feature_dim, dataset=train.spec.name,
+                                     **(vq_overrides or {}))
+    torch.manual_seed(cfg.seed)
+    model = MotionVQVAE(vq_config)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    step, history = 0, []
+    if resume:
+        state = load_checkpoint(ckpt_path)
+        if state["vq_config"] != vq_config.to_dict():
+            raise ValueError(f"{ckpt_path}: checkpoint was made with a different VQ configuration")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+        rng.bit_generator.state = state["sampler_rng"]
+        set_rng_state(state["rng"])
+        log(f"resumed from {ckpt_path} at step {step}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "train_config.json", json.dumps({"train": asdict(cfg), "vq": vq_config.to_dict()}, indent=2))
+
+    train_motions = [normalizer.normalize(c.motion) for c in train.clips]
+    val_motions = [c.motion for c in val.clips][:300]
+    sampler = WindowSampler(train_motions, cfg.window, rng)
+    n_joints = train.spec.n_joints
+
+    def checkpoint():
+        save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), step=step,
+                        history=history, sampler_rng=rng.bit_generator.state, vq_config=vq_config.to_dict())
+
+    started = time.time()
+    model.train()
+    bar = tqdm(total=cfg.steps, initial=step, desc="train-vq", dynamic_ncols=True, mininterval=2)
+    stopped_early = False
+    while step < cfg.steps:
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, cfg)
+        x = sampler.batch(cfg.batch_size)
+        recon, commit, perplexity, _ = model(x)
+        loss_rec = F.mse_loss(recon, x)
+        loss_vel = joint_velocity_loss(recon, x, n_joints)
+        loss = loss_rec + vq_config.w_velocity * loss_vel + vq_config.w_commit * commit
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(rec=f"{loss_rec.item():.4f}", vel=f"{loss_vel.item():.4f}", ppl=f"{perplexity.item():.0f}")
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            model.eval()
+            metrics = evaluate_reconstruction(MotionTokenizer(model, normalizer), val_motions)
+            model.train()
+            history.append({"step": step, "loss": loss.item(), **metrics})
+            log(f"step {step}: val MPJPE {metrics['mpjpe_mm']:.1f} mm, usage {metrics['codebook_usage']:.2f}, "
+                f"perplexity {metrics['perplexity']:.1f}")
+        if step % cfg.checkpoint_every == 0:
+            checkpoint()
+        if cfg.max_minutes and time.time() - started > cfg.max_minutes * 60:
+            stopped_early = True
+            log(f"time budget of {cfg.max_minutes} min reached at step {step}")
+            break
+    bar.close()
+    checkpoint()
+    model.eval()
+    tokenizer = MotionTokenizer(model, normalizer)
+    tokenizer.save_pretrained(out, extra={"trained_steps": step})
+    result = {"steps": step, "stopped_early": stopped_early, "minutes": (time.time() - started) / 60,
+              "history": history}
+    write_text(out / "train_log.json", json.dumps(result, indent=2))
+    return result

@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib import animation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -144,7 +145,7 @@ class _Scene:
 
         ax.set_proj_type("persp", focal_length=0.4)
         ax.view_init(elev=_ELEV, azim=_AZIM)
-        ax.set_box_aspect((2 * half_width, 2 * half_width, height), zoom=1.25)
+        ax.set_box_aspect((2 * half_width, 2 * half_width, height), zoom=1.5)
         ax.set_zlim(0.0, height)
         ax.set_axis_off()
 
@@ -237,7 +238,7 @@ def _scene_extent(motions) -> tuple[float, float]:
     reach = max(np.abs(m[..., [0, 2]] - m[:, :1, [0, 2]]).max() for m in motions)
     height = max(np.ptp(m[..., 1]) for m in motions)
     height = max(height, 0.5) * 1.05
-    half = max(reach + 0.25, 0.5 * height, 0.75)
+    half = max(reach + 0.2, 0.4 * height, 0.6)
     return float(half), float(height)
 
 
@@ -253,8 +254,6 @@ def _make_writer(suffix: str, fps: float):
             "writing .mp4 needs ffmpeg from the imageio-ffmpeg package "
             f"(pip install imageio-ffmpeg), which is unavailable: {exc}; write a .gif instead"
         ) from exc
-    import matplotlib
-
     matplotlib.rcParams["animation.ffmpeg_path"] = ffmpeg
     # yuv420p keeps the file playable in browsers and common players.
     return animation.FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
@@ -268,6 +267,7 @@ def _atomic_write(out: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

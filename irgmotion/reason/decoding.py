@@ -1,0 +1,71 @@
+"""Batched decoding with the KV cache (transformers `generate`), left padding,
+a token budget and a cap on the number of generated motions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+
+from ..llm.model import MotionLLM
+
+
+@dataclass
+class DecodeOptions:
+    max_new_tokens: int = 1024
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_k: int = 50
+    top_p: float = 1.0
+    seed: int | None = None
+    batch_size: int = 16
+
+
+class CountTokenStop(StoppingCriteria):
+    """Stop a sequence once a token (e.g. `</Motion>`) has appeared `limit` times in its continuation."""
+
+    def __init__(self, token_id: int, limit: int, prompt_width: int):
+        self.token_id, self.limit, self.prompt_width = token_id, limit, prompt_width
+
+    def __call__(self, input_ids, scores, **kwargs):
+        counts = (input_ids[:, self.prompt_width:] == self.token_id).sum(-1)
+        return counts >= self.limit
+
+
+def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
+                   stop_after_token: tuple[int, int] | None = None) -> list[str]:
+    """Continuations of `prompts` (decoded text, special tokens removed).
+
+    `stop_after_token=(token_id, n)` stops each sequence after the n-th
+    occurrence of that token in its continuation."""
+    tok = llm.tokenizer
+    model = llm.model
+    model.eval()
+    device = next(model.parameters()).device
+    if opts.seed is not None:
+        torch.manual_seed(opts.seed)
+    outputs: list[str] = []
+    side = tok.padding_side
+    tok.padding_side = "left"
+    try:
+        for s in range(0, len(prompts), opts.batch_size):
+            chunk = prompts[s:s + opts.batch_size]
+            enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            width = enc["input_ids"].shape[1]
+            criteria = StoppingCriteriaList()
+            if stop_after_token:
+                criteria.append(CountTokenStop(stop_after_token[0], stop_after_token[1], width))
+            kwargs = dict(max_new_tokens=opts.max_new_tokens, do_sample=opts.do_sample, use_cache=True,
+                          pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                          stopping_criteria=criteria)
+            if opts.do_sample:
+                kwargs.update(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p)
+            else:
+                kwargs.update(temperature=None, top_k=None, top_p=None)
+            with torch.no_grad():
+                gen = model.generate(**enc, **kwargs)
+            for row in gen[:, width:]:
+                outputs.append(tok.decode(row, skip_special_tokens=True))
+    finally:
+        tok.padding_side = side
+    return outputs

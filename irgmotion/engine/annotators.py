@@ -1,0 +1,169 @@
+"""Annotators for datasets that have captions only (HumanML3D, KIT-ML, a user's data).
+
+`CaptionComparer` (offline default) compares the goal caption with the
+candidate's caption: actions, sides, directions, body parts and counts.
+`EndpointAnnotator` asks any OpenAI-compatible chat endpoint, given both
+captions, as the authors did with an external LLM. For the procedural corpus
+the exact program-based annotator in `programs.py` is used instead.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import urllib.request
+from dataclasses import dataclass
+
+from .assessment import Assessment, Difference, level_from_differences, level_of, write_assessment
+
+SIDES = {"left", "right"}
+DIRECTIONS = {"forward", "forwards", "backward", "backwards", "sideways", "around", "up", "down", "clockwise",
+              "counterclockwise", "anticlockwise", "circle", "diagonally"}
+BODY_PARTS = {"hand", "hands", "arm", "arms", "leg", "legs", "foot", "feet", "head", "knee", "knees", "hip",
+              "hips", "shoulder", "shoulders", "torso", "body", "waist", "elbow", "toe", "toes"}
+NUMBERS = {"once": 1, "one": 1, "twice": 2, "two": 2, "three": 3, "thrice": 3, "four": 4, "five": 5, "six": 6,
+           "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+STOP_VERBS = {"be", "is", "are", "do", "does", "have", "has", "start", "begin", "continue", "stand", "keep",
+              "seem", "appear", "use", "make", "get", "go", "come", "look"}
+_WORD = re.compile(r"[a-z]+|\d+")
+# Untagged captions: a verb is the word after a subject, an auxiliary or a connective.
+_TRIGGERS = {"person", "man", "woman", "someone", "he", "she", "they", "figure", "human", "then", "and", "while",
+             "before", "after", "to", "is", "are", "was", "also"}
+_NOT_VERBS = {"the", "a", "an", "his", "her", "their", "is", "are", "was", "then", "and", "while", "before", "after",
+              "again", "slowly", "quickly", "also", "it", "to", "with", "in", "on"}
+
+
+def _stem(word: str) -> str:
+    """A crude stem, applied alike to both captions so that "waves" meets "waving"."""
+    for suffix in ("ing", "es", "s", "ed", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:  # running -> runn -> run
+        word = word[:-1]
+    return word
+
+
+@dataclass
+class CaptionFacts:
+    actions: list[str]
+    sides: set[str]
+    directions: set[str]
+    parts: set[str]
+    counts: list[int]
+    surface: dict[str, str]  # stem -> the word as written, for readable assessments
+
+
+def caption_facts(caption: str, tokens: list[str] | None = None) -> CaptionFacts:
+    """Facts of a caption; uses the dataset's word/POS tokens when given (lemmas, verb tags)."""
+    if tokens:
+        pairs = [(t.rsplit("/", 1)[0].lower(), t.rsplit("/", 1)[-1]) for t in tokens]
+        actions = [w for w, p in pairs if p == "VERB" and w not in STOP_VERBS]
+        surface = {_stem(a): a for a in actions}
+        words = [w for w, _ in pairs]
+    else:
+        words = _WORD.findall(caption.lower())
+        # Without tags: verbs are the words right after a subject or a connective.
+        actions, prev = [], ""
+        for w in words:
+            if prev in _TRIGGERS and w not in SIDES | DIRECTIONS | BODY_PARTS | _NOT_VERBS:
+                if _stem(w) not in STOP_VERBS:
+                    actions.append(w)
+            prev = w
+        surface = {_stem(a): a for a in actions}
+    counts = [NUMBERS[w] if w in NUMBERS else int(w) for w in words if w in NUMBERS or w.isdigit()]
+    return CaptionFacts([_stem(a) for a in actions], SIDES & set(words), {_stem(w) for w in DIRECTIONS & set(words)},
+                        {_stem(w) for w in BODY_PARTS & set(words)}, counts, surface)
+
+
+class CaptionComparer:
+    """Rule-based assessment of a candidate against a goal, both known by captions."""
+
+    def __init__(self, seed: int = 0):
+        self.rng = random.Random(seed)
+
+    def __call__(self, goal: str, candidate: str, goal_tokens=None, candidate_tokens=None) -> Assessment:
+        g, c = caption_facts(goal, goal_tokens), caption_facts(candidate, candidate_tokens)
+        diffs, matches = [], []
+        for a in dict.fromkeys(g.actions):
+            word = g.surface.get(a, a)
+            if a in c.actions:
+                matches.append(f"the action '{word}'")
+            else:
+                diffs.append(Difference("missing", f"the action '{word}' is absent", f"add the action '{word}'"))
+        for a in dict.fromkeys(c.actions):
+            if a not in g.actions:
+                word = c.surface.get(a, a)
+                diffs.append(Difference("extra", f"it adds the action '{word}', which the goal does not ask for",
+                                        f"leave out the action '{word}'", weight=0.5))
+        if g.sides and c.sides and g.sides != c.sides:
+            diffs.append(Difference("wrong_side", f"it uses the {'/'.join(sorted(c.sides))} side instead of the "
+                                    f"{'/'.join(sorted(g.sides))}", f"use the {'/'.join(sorted(g.sides))} side"))
+        elif g.sides and g.sides == c.sides:
+            matches.append(f"the {'/'.join(sorted(g.sides))} side")
+        if g.directions and c.directions and not (g.directions & c.directions):
+            diffs.append(Difference("wrong_direction", f"it moves {'/'.join(sorted(c.directions))} instead of "
+                                    f"{'/'.join(sorted(g.directions))}", f"move {'/'.join(sorted(g.directions))}"))
+        if g.counts and c.counts and g.counts[0] != c.counts[0]:
+            diffs.append(Difference("wrong_count", f"it repeats {c.counts[0]} times instead of {g.counts[0]}",
+                                    f"do it {g.counts[0]} times"))
+        level = level_from_differences(diffs, max(1, len(set(g.actions))), n_matched=len(matches))
+        if not g.actions and goal.strip().lower() != candidate.strip().lower():
+            level = min(level, 2)  # nothing to compare on: never claim a perfect match
+        return write_assessment(level, matches, diffs, self.rng, shown=f"it shows: {candidate.rstrip('.')}")
+
+
+class EndpointAnnotator:
+    """Any OpenAI-compatible chat endpoint (`POST {url}/chat/completions`), given both captions."""
+
+    PROMPT = ("You compare a goal description of a human motion with the description of a generated motion. "
+              "Answer with JSON only: {\"level\": one of \"poor\", \"partial\", \"close\", \"perfect\", "
+              "\"assessment\": two sentences on what matches and what does not, "
+              "\"refinement\": one instruction to fix the motion, or \"No refinements needed.\"}.")
+
+    def __init__(self, url: str, model: str = "default", api_key: str | None = None, timeout: float = 60.0):
+        self.url = url.rstrip("/") + "/chat/completions"
+        self.model, self.api_key, self.timeout = model, api_key, timeout
+        self.fallback = CaptionComparer()
+
+    def __call__(self, goal: str, candidate: str, goal_tokens=None, candidate_tokens=None) -> Assessment:
+        body = {"model": self.model, "temperature": 0.2, "messages": [
+            {"role": "system", "content": self.PROMPT},
+            {"role": "user", "content": f"Goal: {goal}\nGenerated motion: {candidate}"}]}
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        try:
+            req = urllib.request.Request(self.url, json.dumps(body).encode(), headers)
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                content = json.loads(resp.read())["choices"][0]["message"]["content"]
+            reply = json.loads(content[content.find("{"): content.rfind("}") + 1])
+            level = ["poor", "partial", "close", "perfect"].index(str(reply["level"]).lower())
+            text = f"Alignment is {reply['level'].lower()}. {reply['assessment'].strip()}"
+            assert level_of(text) == level
+            return Assessment(level, text, reply["refinement"].strip())
+        except Exception:  # unreachable endpoint or malformed reply: the offline rules answer instead
+            return self.fallback(goal, candidate, goal_tokens, candidate_tokens)
+
+
+def analyse_caption(caption: str, tokens: list[str] | None, rng: random.Random, n: int = 4) -> list[str]:
+    """Rule-based goal analyses of a caption: its actions, sides, directions and counts."""
+    f = caption_facts(caption, tokens)
+    actions = [f.surface.get(a, a) for a in dict.fromkeys(f.actions)] or ["the described movement"]
+    details = []
+    if f.sides:
+        details.append(f"the {'/'.join(sorted(f.sides))} side")
+    if f.directions:
+        details.append(f"moving {'/'.join(sorted(f.directions))}")
+    if f.parts:
+        details.append(f"the {', '.join(sorted(f.parts))}")
+    if f.counts:
+        details.append(f"{f.counts[0]} repetitions")
+    detail = (" It involves " + ", ".join(details) + ".") if details else ""
+    act = ", then ".join(actions)
+    forms = [f"The goal asks for: {act}.{detail}",
+             f"Key actions in order: {act}.{detail} These must be clearly visible.",
+             f"A correct motion performs {act}.{detail}",
+             f"The critical aspects are the actions ({act}) and their details.{detail}"]
+    rng.shuffle(forms)
+    return forms[:n]

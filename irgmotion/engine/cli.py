@@ -1,0 +1,40 @@
+"""`irgmotion build stage1|stage2 --data DIR --out DIR`: run the data engine."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def build_main(args) -> int:
+    from .build import EngineConfig, build
+    if not Path(args.data).is_dir():
+        print(f"error: {args.data}: dataset directory not found", file=sys.stderr)
+        return 2
+    cfg = EngineConfig(data=args.data, out=args.out, split=args.split, n_retrieval=args.n_retrieval,
+                       n_perturb=args.n_perturb, evaluator=args.evaluator, annotator=args.annotator,
+                       limit=args.limit, workers=args.workers, seed=args.seed)
+    stages = ("stage1", "stage2") if args.stage == "all" else (args.stage,)
+    try:
+        summary = build(cfg, stages)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {summary['goals']} goals, entries {summary['entries']}, "
+          f"assessment levels {summary['level_counts']}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("build", help="data engine: write stage-1 tasks and/or stage-2 traces")
+    p.add_argument("stage", choices=("stage1", "stage2", "all"))
+    p.add_argument("--data", required=True, help="dataset in HumanML3D layout (procedural corpus or real)")
+    p.add_argument("--out", required=True, help="output directory (annotation JSON + rendered near-misses)")
+    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--evaluator", default=None, help="evaluator directory for ranked retrieval (default: random)")
+    p.add_argument("--annotator", default=None, help="OpenAI-compatible endpoint URL for captions-only datasets")
+    p.add_argument("--n-retrieval", type=int, default=3)
+    p.add_argument("--n-perturb", type=int, default=4)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=build_main)

@@ -1,0 +1,120 @@
+"""`irgmotion train --stage 1|2|3`: supervised stages and GRPO."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+class TrainUsageError(ValueError):
+    pass
+
+
+def corpus_texts(entries) -> list[str]:
+    """Every string a model will read or write: the tiny preset's text tokenizer is trained on them."""
+    from ..llm import trace as T
+    from ..llm.templates import SYSTEM_PROMPT, TEMPLATES
+    texts = [SYSTEM_PROMPT] * 50 + [t for v in TEMPLATES.values() for t in v] * 20
+    texts += [T.PLAN_ANALYZE, T.PLAN_GENERATE, T.PLAN_ASSESS, T.PLAN_REFINE, T.PLAN_FINISH] * 200
+    texts += ["[analyze][/analyze][generate][/generate][assess]Assessment: Refinement: [/assess]<think></think>"] * 200
+    for e in entries:
+        for c in e.candidates:
+            for v in c.text.values():
+                if isinstance(v, list):
+                    texts += v
+                elif isinstance(v, dict):
+                    texts += [v["assessment"], v["refinement"]]
+                else:
+                    texts.append(str(v))
+    return texts
+
+
+def load_engine_entries(engine_dir: Path, stage: int):
+    from ..data.annotations import read_annotations
+    from ..engine.build import STAGE2_FILE
+    if stage == 1:
+        files = sorted((engine_dir / "stage1").glob("*.json"))
+    else:
+        files = [engine_dir / STAGE2_FILE]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        raise TrainUsageError(f"{engine_dir}: no stage-{stage} annotation files; run `irgmotion build` first")
+    entries = [e for f in files for e in read_annotations(f)]
+    summary = engine_dir / "engine.json"
+    roots = json.loads(summary.read_text())["motion_roots"] if summary.is_file() else []
+    return entries, roots
+
+
+def train_main(args) -> int:
+    try:
+        return _train(args)
+    except (TrainUsageError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train(args) -> int:
+    from ..llm.model import MotionLLM, get_preset
+    from ..tokenizer.catalog import MotionCatalog
+    from ..tokenizer.pretrained import MotionTokenizer
+    from .sft import SFTConfig, train_sft
+    if args.stage == 3:
+        from .grpo import grpo_main
+        return grpo_main(args)
+    engine = Path(args.engine)
+    entries, roots = load_engine_entries(engine, args.stage)
+    roots = [Path(r) for r in (args.motion_root or [])] + [Path(r) for r in roots]
+    vq = MotionTokenizer.from_pretrained(args.vq)
+    if args.init:
+        llm = MotionLLM.from_pretrained(args.init)
+        if args.lora:
+            llm.enable_lora(get_preset(llm.preset if llm.preset in ("tiny", "smollm2", "gemma2-2b") else "tiny",
+                                       lora=True))
+    else:
+        if args.stage == 2:
+            print("warning: stage 2 normally starts from the stage-1 model (--init DIR)", file=sys.stderr)
+        preset = get_preset(args.preset, lora=args.lora or None)
+        llm = MotionLLM.create(preset, vq.codebook_size, corpus_texts(entries) if preset.source == "scratch" else None,
+                               base_path=args.base)
+    print(f"{llm.preset}: {llm.num_parameters() / 1e6:.1f}M parameters, {len(entries)} entries, stage {args.stage}")
+    catalog = MotionCatalog(roots, vq, Path(args.out) / "motion_tokens.json")
+    cfg = SFTConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+                    max_length=args.max_length, checkpoint_every=args.checkpoint_every, seed=args.seed, bf16=args.bf16,
+                    max_minutes=args.max_minutes, threads=args.threads, warmup=args.warmup)
+    result = train_sft(llm, entries, catalog, cfg, resume=args.resume)
+    print(f"saved stage-{args.stage} model to {args.out}: {result['steps']} steps, final loss {result['final_loss']}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("train", help="train MotionLLM: stage 1 (eight tasks), 2 (traces), 3 (GRPO)")
+    p.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+    p.add_argument("--engine", help="data-engine output directory (`irgmotion build`)")
+    p.add_argument("--data", help="dataset directory (stage 3 prompts and ground truth)")
+    p.add_argument("--vq", required=True, help="motion tokenizer directory")
+    p.add_argument("--out", required=True)
+    p.add_argument("--preset", default="tiny", choices=("tiny", "smollm2", "gemma2-2b"))
+    p.add_argument("--base", default=None, help="base LM path (gemma2-2b preset)")
+    p.add_argument("--init", default=None, help="start from this MotionLLM directory (stage 2: the stage-1 model)")
+    p.add_argument("--lora", action="store_true", help="train LoRA adapters (merged on save)")
+    p.add_argument("--motion-root", action="append", help="extra dataset roots to find motions in")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--max-length", type=int, default=1024)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast (CPU with AVX-512 bf16, or GPU)")
+    p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true")
+    # stage 3 (GRPO)
+    p.add_argument("--evaluator", default=None, help="stage 3: evaluator directory for the rewards")
+    p.add_argument("--group-size", type=int, default=4)
+    p.add_argument("--beta", type=float, default=0.01)
+    p.add_argument("--reward-weights", default="1,1,1", help="format,alignment,fidelity")
+    p.add_argument("--group-norm", action="store_true", help="min-max normalise rewards within each group")
+    p.add_argument("--max-new-tokens", type=int, default=512)
+    p.set_defaults(func=train_main)

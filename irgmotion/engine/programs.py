@@ -79,8 +79,14 @@ def _param_diffs(g: Action, c: Action, where: str) -> list[Difference]:
             continue  # a straight walk has no turn to get wrong
         doc = ACTIONS[g.name].doc
         if _is_side(name, g.name) or (name in ("direction", "turn", "first") and {gv, cv} <= {"left", "right"}):
-            out.append(Difference("wrong_side", f"the {doc}{where} uses the {cv} side where the goal asks for the {gv}",
-                                  f"{doc} with the {gv} side instead of the {cv}"))
+            part = {"hand": "hand", "leg": "leg", "foot": "foot", "knee": "knee"}.get(name, "side")
+            if name in ("direction", "turn", "first"):
+                out.append(Difference("wrong_side", f"the {doc}{where} goes to the {cv} where the goal asks for the {gv}",
+                                      f"{doc} to the {gv} instead of the {cv}"))
+            else:
+                parts = lambda v: "both hands" if v == "both" else f"the {v} {part}"  # noqa: E731
+                out.append(Difference("wrong_side", f"the {doc}{where} uses {parts(cv)} where the goal asks for "
+                                      f"{parts(gv)}", f"{doc} with {parts(gv)} instead of {parts(cv)}"))
         elif name == "direction":
             out.append(Difference("wrong_direction", f"the {doc}{where} goes {_DIR_WORDS.get(cv, cv)} instead of "
                                   f"{_DIR_WORDS.get(gv, gv)}", f"{doc} {_DIR_WORDS.get(gv, gv)}"))
@@ -170,7 +176,19 @@ def _replace_action(prog: Program, i: int, action: Action) -> Program:
 
 
 def perturb(prog: Program, kind: str, rng: random.Random) -> Program | None:
-    """A copy of `prog` changed in one controlled way, or None when that kind does not apply."""
+    """A copy of `prog` changed in one controlled way, or None when that kind does not apply
+    (or the change would break the program's constraints, e.g. a circle needs enough steps)."""
+    from ..data.synth.program import ProgramError, validate_program
+    changed = _perturb(prog, kind, rng)
+    if changed is None:
+        return None
+    try:
+        return validate_program(changed.to_dict())
+    except ProgramError:
+        return None
+
+
+def _perturb(prog: Program, kind: str, rng: random.Random) -> Program | None:
     acts = list(prog.actions)
     order = list(range(len(acts)))
     rng.shuffle(order)

@@ -27,6 +27,10 @@ class VQConfig:
     # Loss weights (T2M-GPT recipe: L2 reconstruction + 0.1 velocity + 0.02 commitment).
     w_velocity: float = 0.1
     w_commit: float = 0.02
+    # Ours: L2 on the global joint positions recovered from the features (metres).
+    # The feature losses alone let small root-velocity errors integrate into
+    # large trajectory drift; this term trains against that drift directly.
+    w_joints: float = 0.0
     dataset: str = "humanml3d"
 
     @property
@@ -47,7 +51,7 @@ class VQConfig:
 
 PRESETS = {
     # Trains on 2 CPU cores in minutes; 4x downsampling like the paper's.
-    "tiny": VQConfig(nb_code=256, code_dim=128, width=128, depth=2),
+    "tiny": VQConfig(nb_code=256, code_dim=128, width=128, depth=2, w_joints=2.0),
     # The shape of the released tokenizer (Motion-Agent / T2M-GPT, 512 x 512 codebook).
     "paper": VQConfig(),
 }

@@ -68,20 +68,35 @@ class WindowSampler:
         return torch.from_numpy(out)
 
 
+class JointLoss:
+    """MSE between global joints recovered from predicted and true (normalised) features."""
+
+    def __init__(self, normalizer: Normalizer):
+        self.mean = torch.from_numpy(normalizer.mean)
+        self.std = torch.from_numpy(normalizer.std)
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        jp = features_to_joints(pred * self.std + self.mean)
+        jt = features_to_joints(target * self.std + self.mean)
+        return F.mse_loss(jp, jt)
+
+
 @torch.no_grad()
 def evaluate_reconstruction(tokenizer: MotionTokenizer, motions: list[np.ndarray]) -> dict:
-    """MPJPE (mm) on recovered global joints, codebook usage and perplexity over whole clips."""
+    """MPJPE (mm) on recovered global joints (and root-relative), codebook usage and perplexity over whole clips."""
     ids = tokenizer.encode(motions)
     recon = tokenizer.decode(ids)
-    errors, counts = [], np.zeros(tokenizer.codebook_size)
+    errors, local, counts = [], [], np.zeros(tokenizer.codebook_size)
     for gt, rec, seq in zip(motions, recon, ids):
         T = len(rec)
         jg = features_to_joints(gt[:T].astype(np.float64))
         jr = features_to_joints(rec.astype(np.float64))
         errors.append(np.linalg.norm(jg - jr, axis=-1).mean())
+        local.append(np.linalg.norm((jg - jg[:, :1]) - (jr - jr[:, :1]), axis=-1).mean())
         counts += np.bincount(seq, minlength=tokenizer.codebook_size)
     prob = counts / counts.sum()
-    return {"mpjpe_mm": float(np.mean(errors) * 1000), "codebook_usage": float((counts > 0).mean()),
+    return {"mpjpe_mm": float(np.mean(errors) * 1000), "root_relative_mpjpe_mm": float(np.mean(local) * 1000),
+            "codebook_usage": float((counts > 0).mean()),
             "perplexity": float(np.exp(-(prob * np.log(prob + 1e-12)).sum())), "n_motions": len(motions)}
 
 
@@ -129,6 +144,7 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
     val_motions = [c.motion for c in val.clips][:300]
     sampler = WindowSampler(train_motions, cfg.window, rng)
     n_joints = train.spec.n_joints
+    joint_loss = JointLoss(normalizer) if vq_config.w_joints > 0 else None
 
     def checkpoint():
         save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), step=step,
@@ -146,6 +162,8 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
         loss_rec = F.mse_loss(recon, x)
         loss_vel = joint_velocity_loss(recon, x, n_joints)
         loss = loss_rec + vq_config.w_velocity * loss_vel + vq_config.w_commit * commit
+        if joint_loss is not None:
+            loss = loss + vq_config.w_joints * joint_loss(recon, x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -158,7 +176,8 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
             metrics = evaluate_reconstruction(MotionTokenizer(model, normalizer), val_motions)
             model.train()
             history.append({"step": step, "loss": loss.item(), **metrics})
-            log(f"step {step}: val MPJPE {metrics['mpjpe_mm']:.1f} mm, usage {metrics['codebook_usage']:.2f}, "
+            log(f"step {step}: val MPJPE {metrics['mpjpe_mm']:.1f} mm (root-relative "
+                f"{metrics['root_relative_mpjpe_mm']:.1f} mm), usage {metrics['codebook_usage']:.2f}, "
                 f"perplexity {metrics['perplexity']:.1f}")
         if step % cfg.checkpoint_every == 0:
             checkpoint()

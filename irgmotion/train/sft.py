@@ -124,6 +124,9 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
+    plugin = accelerator.state.deepspeed_plugin
+    if plugin is not None:  # no dataloader goes through prepare(): tell DeepSpeed the micro-batch size
+        plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = max(1, cfg.batch_size // accelerator.num_processes)
     model, opt, sched = accelerator.prepare(model, opt, sched)
     state = {"step": 0, "epoch": 0, "position": 0, "history": []}
     if resume:

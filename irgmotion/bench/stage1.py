@@ -1,0 +1,109 @@
+"""`irgmotion bench-stage1`: the stage-1 model's single-step abilities on held-out data.
+
+- direct text-to-motion, scored with the evaluator protocol (R-precision, FID, ...);
+- assessment: the alignment level the model states vs the engine's exact level,
+  on held-out (goal, candidate) pairs built by the engine from the test split;
+- refinement instruction: whether "No refinements needed." is said exactly when it should be;
+- captioning: BLEU-1/4, ROUGE-L, CIDEr against the test captions.
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from ..data.annotations import read_annotations
+from ..data.humanml3d import MotionTextDataset
+from ..engine.assessment import level_of
+from ..evaluator import load_evaluator
+from ..evaluator.metrics import caption_scores
+from ..evaluator.protocol import Generated, evaluate
+from ..fileio import write_text
+from ..llm.model import MotionLLM
+from ..llm.trace import is_no_refinement
+from ..reason.decoding import DecodeOptions
+from ..reason.pipeline import Reasoner
+from ..tokenizer.catalog import MotionCatalog
+from ..tokenizer.pretrained import MotionTokenizer
+
+
+def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, log=print) -> dict:
+    vq = MotionTokenizer.from_pretrained(vq_dir)
+    reasoner = Reasoner(MotionLLM.from_pretrained(llm_dir), vq)
+    split = MotionTextDataset(data, "test", normalize=False)
+    rng = random.Random(seed)
+    clips = list(split.clips)
+    rng.shuffle(clips)
+    split.clips = clips[:limit]
+    goals = [(c.id, rng.choice(c.texts).caption) for c in split.clips]
+    report = {"llm": str(llm_dir), "clips": len(goals)}
+
+    log("direct text-to-motion")
+    res = reasoner.direct([g for _, g in goals], DecodeOptions(max_new_tokens=64, batch_size=32))
+    motions = {cid: (reasoner.decode(r.final_motion) if r.final_motion else np.zeros((40, 263), np.float32))
+               for (cid, _), r in zip(goals, res)}
+    ev = load_evaluator(evaluator)
+    result = evaluate(ev, split, [Generated("Stage-1 direct", motions, dict(goals), {})], 20, seed, str(evaluator))
+    report["t2m"] = result["rows"]
+
+    log("assessment and refinement instruction on held-out pairs")
+    engine_test = Path(engine_test)
+    entries = read_annotations(engine_test / "stage1" / "TM2T_assessment_analysis_annots.json")
+    roots = json.loads((engine_test / "engine.json").read_text())["motion_roots"]
+    catalog = MotionCatalog(roots, vq)
+    cands = [c for e in entries for c in e.candidates]
+    rng.shuffle(cands)
+    cands = cands[:pairs]
+    goals_text = [c.text["<Goal_Caption>"][0] for c in cands]
+    motions_ids = [catalog(c.motions["<Generated_Motion>"]) for c in cands]
+    said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=160, batch_size=32))
+    truth = [c.meta["level"] for c in cands]
+    levels = [level_of(s) for s in said]
+    report["assessment"] = {"pairs": len(cands), "level_accuracy": float(np.mean([a == b for a, b in zip(levels, truth)])),
+                            "unparsed": int(sum(lv is None for lv in levels)),
+                            "per_level_accuracy": {str(k): float(np.mean([a == b for a, b in zip(levels, truth) if b == k]))
+                                                   for k in range(4) if k in truth}}
+    instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, batch_size=32))
+    report["instruction"] = {"no_refinement_accuracy": float(np.mean([is_no_refinement(s) == (t == 3)
+                                                                      for s, t in zip(instr, truth)]))}
+
+    log("captioning")
+    caps = reasoner.caption([vq.encode(c.motion)[0].tolist() for c in split.clips],
+                            DecodeOptions(max_new_tokens=48, batch_size=32))
+    refs = {c.id: [t.caption for t in c.texts] for c in split.clips}
+    report["captioning"] = caption_scores({c.id: p for c, p in zip(split.clips, caps)}, refs)
+    report["examples"] = {"assessment": [{"goal": g, "said": s, "truth_level": t}
+                                         for g, s, t in list(zip(goals_text, said, truth))[:5]],
+                          "captions": [{"truth": refs[c.id][0], "said": p} for c, p in list(zip(split.clips, caps))[:5]]}
+    return report
+
+
+def bench_stage1_main(args) -> int:
+    report = run_stage1_bench(args.llm, args.vq, args.data, args.engine_test, args.evaluator, args.limit, args.pairs,
+                              args.seed)
+    write_text(Path(args.out), json.dumps(report, indent=2))
+    t2m = report["t2m"]["Stage-1 direct"]
+    gt = report["t2m"]["Ground truth"]
+    print(f"direct T2M R-precision top-1/2/3: {t2m['top1']['mean']:.3f} / {t2m['top2']['mean']:.3f} / "
+          f"{t2m['top3']['mean']:.3f} (ground truth {gt['top3']['mean']:.3f} top-3), FID {t2m['fid']['mean']:.3f}")
+    print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} on {report['assessment']['pairs']} pairs")
+    print(f"'No refinements needed.' said exactly when right: {report['instruction']['no_refinement_accuracy']:.3f}")
+    print("captioning: " + ", ".join(f"{k} {v:.3f}" for k, v in report["captioning"].items()))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("bench-stage1", help="stage-1 abilities: direct T2M, assessment, instruction, captioning")
+    p.add_argument("--llm", required=True)
+    p.add_argument("--vq", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--engine-test", required=True, help="engine output built on the test split")
+    p.add_argument("--evaluator", required=True)
+    p.add_argument("--limit", type=int, default=320)
+    p.add_argument("--pairs", type=int, default=400)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="docs/stage1_results.json")
+    p.set_defaults(func=bench_stage1_main)

@@ -1,0 +1,103 @@
+"""`irgmotion pipeline --preset tiny --out DIR`: the whole system from nothing.
+
+corpus -> motion tokenizer -> evaluators (Guo-style, TMR-style) -> data engine
+-> stage 1 -> stage 2 -> bundle (VQ + stage-2 LLM + evaluator + model card).
+Each step runs through the same command line a user would type, writes its
+own directory, and is skipped when that directory is complete; a killed run
+continues with its step's own `--resume`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from .fileio import write_text
+
+PRESETS = {
+    # Sized for 2 CPU cores: about two hours end to end.
+    "tiny": {
+        "synth": ["--n", "8000", "--seed", "0"],
+        "vq": ["--preset", "tiny", "--steps", "4000", "--max-minutes", "18"],
+        "guo": ["--preset", "tiny", "--max-minutes", "18"],
+        "tmr": ["--preset", "tiny", "--max-minutes", "18"],
+        "engine": ["--n-retrieval", "3", "--n-perturb", "4"],
+        "stage1": ["--preset", "tiny", "--steps", "3000", "--batch-size", "16", "--lr", "1e-3", "--max-minutes", "40",
+                   "--max-length", "768"],
+        "stage2": ["--steps", "1500", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",
+                   "--max-length", "1024"],
+    },
+}
+DONE = ".done"
+
+
+def _step(name: str, out: Path, argv: list[str], log) -> None:
+    from .cli import main
+    if (out / DONE).is_file():
+        log(f"[{name}] done already ({out})")
+        return
+    resume = ["--resume"] if out.exists() and any(out.iterdir()) and "--resume" not in argv and name not in ("corpus", "engine") else []
+    log(f"[{name}] irgmotion {' '.join(argv + resume)}")
+    started = time.time()
+    code = main(argv + resume)
+    if code != 0:
+        raise RuntimeError(f"step {name} failed with exit code {code}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / DONE, json.dumps({"argv": argv, "minutes": (time.time() - started) / 60}))
+
+
+def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Path], card: str) -> Path:
+    """Copy the parts generation needs (no checkpoints) and write the manifest and card."""
+    from .reason.bundle import write_manifest
+    tmp = bundle.with_name(bundle.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    skip = shutil.ignore_patterns("checkpoint*", "*.pt", "train_log*", "motion_tokens.json", DONE, "*.csv")
+    shutil.copytree(vq, tmp / "vq", ignore=skip)
+    shutil.copytree(llm, tmp / "llm", ignore=skip)
+    for kind, path in evaluators.items():
+        shutil.copytree(path, tmp / "evaluator" / kind, ignore=skip)
+    write_manifest(tmp, vq="vq", llm="llm", evaluators={k: f"evaluator/{k}" for k in evaluators},
+                   card="MODEL_CARD.md")
+    write_text(tmp / "MODEL_CARD.md", card)
+    shutil.rmtree(bundle, ignore_errors=True)
+    tmp.rename(bundle)
+    return bundle
+
+
+def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown pipeline preset {preset!r}; choose from {', '.join(PRESETS)}")
+    p = PRESETS[preset]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    corpus, vq, ev = out / "corpus", out / "vq", out / "evaluators"
+    engine, s1, s2 = out / "engine", out / "stage1", out / "stage2"
+    _step("corpus", corpus, ["data", "synth", "--out", str(corpus), *p["synth"]], log)
+    _step("vq", vq, ["train-vq", "--data", str(corpus), "--out", str(vq), *p["vq"]], log)
+    for kind in ("guo", "tmr"):
+        _step(kind, ev / kind, ["train-evaluator", "--kind", kind, "--data", str(corpus), "--out", str(ev / kind),
+                                *p[kind]], log)
+    _step("engine", engine, ["build", "all", "--data", str(corpus), "--out", str(engine),
+                             "--evaluator", str(ev / "guo"), *p["engine"]], log)
+    _step("stage1", s1, ["train", "--stage", "1", "--engine", str(engine), "--vq", str(vq), "--out", str(s1),
+                         *p["stage1"]], log)
+    _step("stage2", s2, ["train", "--stage", "2", "--engine", str(engine), "--vq", str(vq), "--out", str(s2),
+                         "--init", str(s1), *p["stage2"]], log)
+    card = (f"# irgmotion bundle ({preset})\n\nBuilt by `irgmotion pipeline --preset {preset} --out {out}`.\n"
+            "Figures: see docs/results.md (`irgmotion bench`).\n")
+    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo", "tmr": ev / "tmr"}, card)
+    log(f"bundle written to {bundle}")
+    return bundle
+
+
+def pipeline_main(args) -> int:
+    run_pipeline(args.preset, args.out)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("pipeline", help="build everything from nothing: corpus, tokenizer, evaluators, stages 1-2, bundle")
+    p.add_argument("--preset", default="tiny", choices=tuple(PRESETS))
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=pipeline_main)

@@ -60,7 +60,9 @@ def _train(args) -> int:
     from .sft import SFTConfig, train_sft
     if args.stage == 3:
         from .grpo import grpo_main
+        args.lr = 2e-5 if args.lr is None else args.lr
         return grpo_main(args)
+    args.lr = 1e-3 if args.lr is None else args.lr
     engine = Path(args.engine)
     entries, roots = load_engine_entries(engine, args.stage)
     roots = [Path(r) for r in (args.motion_root or [])] + [Path(r) for r in roots]
@@ -101,7 +103,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=None, help="default 1e-3 for stages 1-2, 2e-5 for stage 3")
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--max-length", type=int, default=1024)
     p.add_argument("--checkpoint-every", type=int, default=200)

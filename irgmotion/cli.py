@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .fileio import save_npy
+
 EXIT_BAD_INPUT = 2
 
 
@@ -34,7 +36,6 @@ def _check_suffix(path: str, allowed: tuple[str, ...]) -> Path:
 
 
 def cmd_convert(args) -> int:
-    from .fileio import save_npy
     out = _check_suffix(args.output, (".npy",))
     motion = _load(args.input, args.dataset)
     if args.to == motion.kind:
@@ -70,6 +71,73 @@ def cmd_export(args) -> int:
     motion = _load(args.input, args.dataset)
     joints_to_bvh(motion.joints(), out, skeleton=motion.skeleton, fps=args.fps)
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    import json
+    import time
+
+    from .fileio import write_text
+    from .motion.bvh import joints_to_bvh
+    from .motion.features import features_to_joints
+    from .motion.render import render_motions
+    from .reason.bundle import BundleError, load_bundle
+    from .reason.decoding import DecodeOptions
+    from .reason.pipeline import PromptInputError, Reasoner, check_goal
+
+    try:
+        goal = check_goal(args.text)
+        bundle = load_bundle(args.bundle)
+    except (PromptInputError, BundleError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.max_rounds < 1:
+        raise CLIError("--max-rounds must be at least 1")
+    reasoner = Reasoner(bundle.llm, bundle.vq)
+    opts = DecodeOptions(max_new_tokens=args.max_new_tokens, do_sample=args.sample, seed=args.seed,
+                         temperature=args.temperature)
+    started = time.perf_counter()
+    result = reasoner.interleaved([goal], opts, max_rounds=args.max_rounds)[0]
+    seconds = time.perf_counter() - started
+    trace = result.trace
+    print(f"Goal: {goal}")
+    print(f"Analysis: {trace.analysis or '(none)'}")
+    for k, r in enumerate(trace.rounds, 1):
+        size = f"{len(r.motion)} tokens, {len(r.motion) * bundle.vq.unit_length} frames" if r.motion else "no motion"
+        print(f"Round {k}: generated {size}")
+        if r.assessment:
+            print(f"  Assessment: {r.assessment}")
+        if r.refinement:
+            print(f"  Refinement: {r.refinement}")
+    for w in result.warnings:
+        print(f"warning: {w}")
+    if not trace.final_motion:
+        raise CLIError("the model produced no motion; try --sample with another --seed")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    round_joints, titles = [], []
+    for k, r in enumerate(trace.rounds, 1):
+        if r.motion:
+            feats = bundle.vq.decode([r.motion])[0]
+            joints = features_to_joints(feats.astype(np.float64)).astype(np.float32)
+            save_npy(out / f"round_{k}_joints.npy", joints)
+            round_joints.append(joints)
+            titles.append(f"round {k}" + (" (final)" if r.motion is trace.final_motion else ""))
+    final_feats = bundle.vq.decode([trace.final_motion])[0]
+    final_joints = features_to_joints(final_feats.astype(np.float64)).astype(np.float32)
+    save_npy(out / "final_features.npy", final_feats)
+    save_npy(out / "final_joints.npy", final_joints)
+    joints_to_bvh(final_joints, out / "final.bvh")
+    render_path = out / f"rounds.{args.format}"
+    if not args.no_render:
+        render_motions(round_joints, render_path, titles=titles, suptitle=goal[:80])
+    record = {"goal": goal, "mode": result.mode, "generation_seconds": seconds, "text": result.text,
+              "n_generations": trace.n_generations, "finished": trace.finished, "warnings": result.warnings,
+              **trace.to_dict()}
+    write_text(out / "trace.json", json.dumps(record, indent=2))
+    print(f"Final motion: round {len(trace.rounds)}, {len(final_joints)} frames; reasoning took {seconds:.2f} s")
+    print(f"wrote {out}/: final_features.npy, final_joints.npy, final.bvh, trace.json"
+          + ("" if args.no_render else f", {render_path.name}"))
     return 0
 
 
@@ -120,12 +188,38 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("program", help="render a motion from an action-program JSON")
     s.add_argument("program")
     s.add_argument("output")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=None, help="render seed (default: the program's own, else 0)")
     s.add_argument("--to", choices=("joints", "features"), default="joints")
     s.set_defaults(func=cmd_data)
 
+    p = sub.add_parser("generate", help="text -> motion through interleaved generation, assessment and refinement")
+    p.add_argument("text", help="the goal, e.g. \"a person walks forward and waves the right hand\"")
+    p.add_argument("--out", default="irgmotion_out")
+    p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
+    p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--max-rounds", type=int, default=6, help="cap on generated motions")
+    p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--format", choices=("gif", "mp4"), default="gif")
+    p.add_argument("--no-render", action="store_true")
+    p.set_defaults(func=cmd_generate)
+
+    from .engine.cli import add_parsers as add_engine_parsers
     from .tokenizer.cli import add_parsers as add_tokenizer_parsers
+    from .train.cli import add_parsers as add_train_parsers
     add_tokenizer_parsers(sub)
+    add_engine_parsers(sub)
+    add_train_parsers(sub)
+    from .bench.runner import add_parsers as add_bench_parsers
+    add_bench_parsers(sub)
+    from .bench.stage1 import add_parsers as add_stage1_bench_parsers
+    add_stage1_bench_parsers(sub)
+    from .pipeline import add_parsers as add_pipeline_parsers
+    add_pipeline_parsers(sub)
+
+    from .evaluator.cli import add_parsers as add_evaluator_parsers
+    add_evaluator_parsers(sub)
     return parser
 
 

@@ -217,7 +217,7 @@ def _params(model):
 @pytest.mark.parametrize("kind", ["guo", "tmr"])
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, toy, kind):
     def trainer(out, steps, resume=False):
-        cfg = TrainConfig(kind=kind, preset="tiny", steps=steps, batch_size=16, val_every=2, lr=1e-3)
+        cfg = TrainConfig(threads=1, kind=kind, preset="tiny", steps=steps, batch_size=16, val_every=2, lr=1e-3)
         return EvaluatorTrainer(toy, out, cfg, resume=resume, progress=False, log=lambda s: None,
                                 word_vectors=random_vectors(), text_embedder=fake_embedder)
 
@@ -252,7 +252,7 @@ class CachingEmbedder:
 
 
 def test_tmr_sentence_cache_is_reused_on_resume(tmp_path, toy):
-    cfg = TrainConfig(kind="tmr", preset="tiny", steps=2, batch_size=16, val_every=2)
+    cfg = TrainConfig(threads=1, kind="tmr", preset="tiny", steps=2, batch_size=16, val_every=2)
     first = CachingEmbedder()
     EvaluatorTrainer(toy, tmp_path, cfg, progress=False, log=lambda s: None, text_embedder=first).run()
     assert first.computed > 0 and (tmp_path / "sentence_cache.npz").is_file()
@@ -264,7 +264,7 @@ def test_tmr_sentence_cache_is_reused_on_resume(tmp_path, toy):
 
 
 def test_interrupted_training_saves_and_continues(tmp_path, toy):
-    cfg = TrainConfig(kind="guo", preset="tiny", steps=6, batch_size=16, val_every=100)
+    cfg = TrainConfig(threads=1, kind="guo", preset="tiny", steps=6, batch_size=16, val_every=100)
     tr = EvaluatorTrainer(toy, tmp_path, cfg, progress=False, log=lambda s: None, word_vectors=random_vectors())
     calls = {"n": 0}
     real = tr.sample_batch
@@ -290,7 +290,7 @@ def test_interrupted_training_saves_and_continues(tmp_path, toy):
 
 
 def test_training_learns_the_toy_task(tmp_path, toy):
-    cfg = TrainConfig(kind="guo", preset="tiny", steps=120, batch_size=32, val_every=120, lr=3e-3)
+    cfg = TrainConfig(threads=1, kind="guo", preset="tiny", steps=120, batch_size=32, val_every=120, lr=3e-3)
     tr = EvaluatorTrainer(toy, tmp_path, cfg, progress=False, log=lambda s: None, word_vectors=random_vectors())
     summary = tr.run()
     # 12 validation clips of 24 classes: chance top-3 is 0.25.

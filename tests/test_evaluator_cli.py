@@ -35,7 +35,7 @@ def guo_dir(tmp_path_factory, toy, glove_dir):
     out = tmp_path_factory.mktemp("runs") / "guo"
     rc = main(["train-evaluator", "--data", str(toy), "--kind", "guo", "--out", str(out), "--preset", "tiny",
                "--steps", "30", "--batch-size", "32", "--val-every", "15", "--lr", "3e-3", "--glove", str(glove_dir),
-               "--no-progress"])
+               "--no-progress", "--threads", "1"])
     assert rc == 0
     return out
 
@@ -47,7 +47,7 @@ def test_train_evaluator_writes_a_loadable_directory(guo_dir, toy, glove_dir, ca
     assert info["training"]["steps"] == 30 and info["validation"]["step"] in (15, 30)
     # Continue the same run for more steps.
     rc = main(["train-evaluator", "--data", str(toy), "--kind", "guo", "--out", str(guo_dir), "--steps", "33",
-               "--resume", "--no-progress"])
+               "--resume", "--no-progress", "--threads", "1"])
     assert rc == 0
     log = [json.loads(line) for line in (guo_dir / "train_log.jsonl").read_text().splitlines()]
     assert [h["step"] for h in log] == [15, 30, 33]
@@ -68,7 +68,7 @@ def _predictions(toy, dest, noise=0.0, seed=0):
 def test_eval_scores_ground_truth_copies(guo_dir, toy, tmp_path, capsys):
     _predictions(toy, tmp_path / "copy")
     rc = main(["eval", "--data", str(toy), "--motions", str(tmp_path / "copy"), "--evaluator", str(guo_dir),
-               "--repeats", "5", "--out", str(tmp_path / "report")])
+               "--repeats", "5", "--threads", "1", "--out", str(tmp_path / "report")])
     assert rc == 0
     printed = capsys.readouterr().out
     header = next(line for line in printed.splitlines() if line.startswith("Method"))
@@ -94,7 +94,7 @@ def test_eval_multimodality_and_given_captions(guo_dir, toy, tmp_path):
         for k in range(12):
             np.save(sub / f"{k:02d}.npy", x + rng.normal(0, 0.5, x.shape).astype(np.float32))
     rc = main(["eval", "--data", str(toy), "--motions", str(tmp_path / "gen"), "--evaluator", str(guo_dir),
-               "--repeats", "3"])
+               "--repeats", "3", "--threads", "1"])
     assert rc == 0
     result = json.loads((tmp_path / "gen" / "eval_test.json").read_text())[0]
     assert result["rows"]["gen"]["multimodality"]["mean"] > 0
@@ -141,6 +141,6 @@ def test_train_tmr_evaluator_cli(tmp_path, toy):
     pytest.importorskip("sentence_transformers")
     out = tmp_path / "tmr"
     rc = main(["train-evaluator", "--data", str(toy), "--kind", "tmr", "--out", str(out), "--preset", "tiny",
-               "--steps", "10", "--batch-size", "32", "--val-every", "10", "--no-progress"])
+               "--steps", "10", "--batch-size", "32", "--val-every", "10", "--no-progress", "--threads", "1"])
     assert rc == 0
     assert load_evaluator(out).embed_texts(["a person runs"]).shape == (1, 32)

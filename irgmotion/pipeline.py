@@ -16,17 +16,17 @@ from pathlib import Path
 from .fileio import write_text
 
 PRESETS = {
-    # Sized for 2 CPU cores: about two hours end to end.
+    # The settings the embedded bundle was trained with, on 2 CPU cores (about two hours of compute).
     "tiny": {
-        "synth": ["--n", "8000", "--seed", "0"],
-        "vq": ["--preset", "tiny", "--steps", "4000", "--max-minutes", "18"],
-        "guo": ["--preset", "tiny", "--max-minutes", "18"],
-        "tmr": ["--preset", "tiny", "--max-minutes", "18"],
-        "engine": ["--n-retrieval", "3", "--n-perturb", "4"],
-        "stage1": ["--preset", "tiny", "--steps", "3000", "--batch-size", "16", "--lr", "1e-3", "--max-minutes", "40",
-                   "--max-length", "768"],
-        "stage2": ["--steps", "1500", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",
-                   "--max-length", "1024"],
+        "synth": ["--n", "8000", "--seed", "0", "--workers", "2"],
+        "vq": ["--preset", "tiny", "--steps", "3000", "--val-every", "500", "--threads", "1", "--max-minutes", "16"],
+        "guo": ["--threads", "1", "--max-minutes", "18"],
+        "tmr": ["--threads", "1", "--max-minutes", "15"],
+        "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "3", "--workers", "1"],
+        "stage1": ["--preset", "tiny", "--steps", "5000", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
+                   "--max-minutes", "30", "--max-length", "768", "--threads", "2"],
+        "stage2": ["--steps", "3000", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "31",
+                   "--max-length", "1024", "--threads", "2"],
     },
 }
 DONE = ".done"
@@ -86,7 +86,7 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
                          "--init", str(s1), *p["stage2"]], log)
     card = (f"# irgmotion bundle ({preset})\n\nBuilt by `irgmotion pipeline --preset {preset} --out {out}`.\n"
             "Figures: see docs/results.md (`irgmotion bench`).\n")
-    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo", "tmr": ev / "tmr"}, card)
+    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card)
     log(f"bundle written to {bundle}")
     return bundle
 

@@ -88,3 +88,9 @@ def test_parser_never_raises_on_cut_or_shuffled_traces(data):
 @given(st.text(max_size=300))
 def test_parser_on_arbitrary_text(text):
     parse_trace(text, K)
+
+
+def test_unclosed_runaway_motion_is_cut():
+    text = "<think>[generate]<Motion>" + "<Motion_1>" * 300
+    parsed = parse_trace(text, K, max_motion_tokens=49)
+    assert len(parsed.final_motion) == 49 and any("cut to 49" in w for w in parsed.warnings)

@@ -44,6 +44,7 @@ class BenchConfig:
     max_rounds: int = 6
     seed: int = 0
     out: str = "docs/results"
+    bundle_rows: bool = True  # the stage-2 rows of the bundle's own LLM (and the robustness and random rows)
 
 
 def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
@@ -54,6 +55,28 @@ def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
         feats[cid] = reasoner.decode(ids) if ids else np.zeros((40, reasoner.vq.config.input_dim), np.float32)
         counts.append(r.trace.n_generations)
     return feats, counts
+
+
+def _bundle_rows(cfg, bundle, s2, ids, captions, opts, rows, timed, log) -> dict:
+    """Stage-2 first/final motion, the random-first-motion test and the random floor."""
+    log(f"stage 2: interleaved reasoning on {len(ids)} goals")
+    res, secs = timed(lambda: s2.interleaved(captions, opts, cfg.max_rounds))
+    pairs = list(zip(ids, res))
+    first, counts = _motions(s2, pairs, "first_motion")
+    final, _ = _motions(s2, pairs, "final_motion")
+    latency = {"stage-2 trace": {"seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs,
+                                 "tokens_per_second": sum(len(bundle.llm.tokenizer(r.text)["input_ids"]) for r in res) / secs}}
+    rows["Stage-2 first motion"] = (first, counts, secs)
+    rows["Stage-2 final motion"] = (final, counts, secs)
+    pool = [bundle.vq.encode(c.motion)[0].tolist() for c in MotionTextDataset(cfg.data, "train", normalize=False,
+                                                                              limit=500).clips]
+    log("stage 2 with a random first motion")
+    randoms = s2.random_motions(len(ids), pool, cfg.seed)
+    res, secs = timed(lambda: s2.robustness(captions, randoms, opts, cfg.max_rounds))
+    feats, counts = _motions(s2, list(zip(ids, res)), "final_motion")
+    rows["Stage-2 random first motion"] = (feats, counts, secs)
+    rows["Random motion (floor)"] = ({cid: s2.decode(m) for cid, m in zip(ids, randoms)}, None, 0.0)
+    return latency
 
 
 def run_bench(cfg: BenchConfig, log=print) -> dict:
@@ -77,23 +100,9 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
         return out, time.perf_counter() - t
 
     s2 = Reasoner(bundle.llm, bundle.vq)
-    log(f"stage 2: interleaved reasoning on {len(goals)} goals")
-    res, secs = timed(lambda: s2.interleaved(captions, opts, cfg.max_rounds))
-    pairs = list(zip(ids, res))
-    first, counts = _motions(s2, pairs, "first_motion")
-    final, _ = _motions(s2, pairs, "final_motion")
-    latency = {"stage-2 trace": {"seconds_per_goal": secs / len(goals), "goals_per_second": len(goals) / secs,
-                                 "tokens_per_second": sum(len(bundle.llm.tokenizer(r.text)["input_ids"]) for r in res) / secs}}
-    rows["Stage-2 first motion"] = (first, counts, secs)
-    rows["Stage-2 final motion"] = (final, counts, secs)
-    pool = [bundle.vq.encode(c.motion)[0].tolist() for c in MotionTextDataset(cfg.data, "train", normalize=False,
-                                                                              limit=500).clips]
-    log("stage 2 with a random first motion")
-    randoms = s2.random_motions(len(goals), pool, cfg.seed)
-    res, secs = timed(lambda: s2.robustness(captions, randoms, opts, cfg.max_rounds))
-    feats, counts = _motions(s2, list(zip(ids, res)), "final_motion")
-    rows["Stage-2 random first motion"] = (feats, counts, secs)
-    rows["Random motion (floor)"] = ({cid: s2.decode(m) for cid, m in zip(ids, randoms)}, None, 0.0)
+    latency = {}
+    if cfg.bundle_rows:
+        latency.update(_bundle_rows(cfg, bundle, s2, ids, captions, opts, rows, timed, log))
     if cfg.stage1:
         s1 = Reasoner(MotionLLM.from_pretrained(cfg.stage1), bundle.vq)
         log("stage 1: direct generation")
@@ -162,7 +171,7 @@ def bench_main(args) -> int:
     extra = dict(e.split("=", 1) for e in (args.llm or []))
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
-                      seed=args.seed, out=args.out)
+                      seed=args.seed, out=args.out, bundle_rows=not args.only_llm)
     report = run_bench(cfg)
     command = "irgmotion " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_text(Path(args.out + ".json"), json.dumps(report, indent=2))
@@ -182,5 +191,6 @@ def add_parsers(sub) -> None:
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only-llm", action="store_true", help="score only the --llm (and --stage1) rows")
     p.add_argument("--out", default="docs/results", help="writes OUT.md and OUT.json")
     p.set_defaults(func=bench_main)

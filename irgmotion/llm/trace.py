@@ -107,8 +107,11 @@ class ParsedTrace:
 _TAG = re.compile(r"\[(/?)(plan|analyze|generate|assess)\]|(</?think>)")
 
 
-def parse_trace(text: str, codebook_size: int | None = None) -> ParsedTrace:
-    """Read a (possibly malformed or truncated) trace. Never raises."""
+def parse_trace(text: str, codebook_size: int | None = None, max_motion_tokens: int | None = None) -> ParsedTrace:
+    """Read a (possibly malformed or truncated) trace. Never raises.
+
+    Motions longer than `max_motion_tokens` (a model that never closed its span)
+    are cut to that length with a warning."""
     out = ParsedTrace()
     if not isinstance(text, str):
         out.warnings.append(f"trace is not text ({type(text).__name__})")
@@ -147,7 +150,8 @@ def parse_trace(text: str, codebook_size: int | None = None) -> ParsedTrace:
             else:
                 out.analysis = content.strip()
         elif tag == "generate":
-            out.rounds.append(Round(_read_motion(content, codebook_size, len(out.rounds), out.warnings)))
+            out.rounds.append(Round(_read_motion(content, codebook_size, len(out.rounds), out.warnings,
+                                                 max_motion_tokens)))
         elif tag == "assess":
             assessment, refinement = _read_assessment(content)
             if not out.rounds or out.rounds[-1].assessment or out.rounds[-1].refinement:
@@ -157,13 +161,15 @@ def parse_trace(text: str, codebook_size: int | None = None) -> ParsedTrace:
     if not any(tag == "generate" for tag, _, _ in spans) and MOTION_START in text:
         out.warnings.append("motion outside [generate] tags; used it")
         for chunk in text.split(MOTION_START)[1:]:
-            out.rounds.append(Round(_read_motion(MOTION_START + chunk, codebook_size, len(out.rounds), out.warnings)))
+            out.rounds.append(Round(_read_motion(MOTION_START + chunk, codebook_size, len(out.rounds), out.warnings,
+                                                 max_motion_tokens)))
     if not out.motions:
         out.warnings.append("no motion was generated")
     return out
 
 
-def _read_motion(content: str, codebook_size: int | None, index: int, warnings: list[str]) -> list[int] | None:
+def _read_motion(content: str, codebook_size: int | None, index: int, warnings: list[str],
+                 max_tokens: int | None = None) -> list[int] | None:
     if MOTION_START not in content and "<Motion_" not in content:
         warnings.append(f"round {index + 1}: [generate] holds no motion")
         return None
@@ -175,6 +181,9 @@ def _read_motion(content: str, codebook_size: int | None, index: int, warnings: 
     if not ids:
         warnings.append(f"round {index + 1}: empty motion span")
         return None
+    if max_tokens and len(ids) > max_tokens:
+        warnings.append(f"round {index + 1}: motion of {len(ids)} tokens cut to {max_tokens}")
+        ids = ids[:max_tokens]
     return ids
 
 

@@ -54,6 +54,8 @@ class Reasoner:
         if llm.codebook_size != vq.codebook_size:
             raise ValueError(f"LLM has {llm.codebook_size} motion tokens, the tokenizer {vq.codebook_size}")
         self.llm, self.vq = llm, vq
+        # The datasets' longest motion is 196 frames; a span that never closes is cut there.
+        self.max_motion_tokens = 196 // vq.unit_length
 
     def _user(self, key: str, **fields) -> str:
         text = TEMPLATES[key][0]
@@ -69,7 +71,7 @@ class Reasoner:
         texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, max_rounds))
         out = []
         for g, t in zip(goals, texts):
-            trace = parse_trace(t, self.llm.codebook_size)
+            trace = parse_trace(t, self.llm.codebook_size, self.max_motion_tokens)
             warnings = list(trace.warnings)
             if trace.n_generations >= max_rounds and not trace.finished:
                 warnings.append(f"stopped at the cap of {max_rounds} generations")
@@ -94,7 +96,7 @@ class Reasoner:
                                stop_after_token=(self.llm.motion_end_id, max_rounds - 1))
         out = []
         for g, s, t, motion in zip(goals, spliced, tails, random_motions):
-            trace = parse_trace(s + t, self.llm.codebook_size)
+            trace = parse_trace(s + t, self.llm.codebook_size, self.max_motion_tokens)
             out.append(Reasoning(g, s + t, trace, "robustness", list(trace.warnings)))
         return out
 
@@ -109,6 +111,9 @@ class Reasoner:
 
     def _single(self, goal: str, text: str, mode: str) -> Reasoning:
         ids, warnings = string_to_motion(text, self.llm.codebook_size)
+        if len(ids) > self.max_motion_tokens:
+            warnings.append(f"motion of {len(ids)} tokens cut to {self.max_motion_tokens}")
+            ids = ids[: self.max_motion_tokens]
         trace = ParsedTrace(rounds=[Round(ids or None)], finished=True, warnings=warnings)
         if not ids:
             trace.warnings.append("no motion was generated")
@@ -138,7 +143,8 @@ class Reasoner:
                                               Generated_Motion=motion_to_string(m), Refinement_Instruction=i))
                    + MOTION_START for g, m, i in zip(goals, motions, instructions)]
         texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, 1))
-        return [string_to_motion(MOTION_START + t, self.llm.codebook_size)[0] or None for t in texts]
+        return [string_to_motion(MOTION_START + t, self.llm.codebook_size)[0][: self.max_motion_tokens] or None
+                for t in texts]
 
     def composed(self, goals: list[str], opts: DecodeOptions | None = None, max_rounds: int = 5) -> list[Reasoning]:
         """Stage-1 composed pipeline: generate, then up to `max_rounds` of instruction + instructed refinement."""

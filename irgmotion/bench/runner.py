@@ -19,12 +19,11 @@ import numpy as np
 
 from ..data.humanml3d import MotionTextDataset
 from ..evaluator import load_evaluator
-from ..evaluator.protocol import GT_ROW, Generated, evaluate
+from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import Reasoner
-from ..tokenizer.pretrained import MotionTokenizer
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))

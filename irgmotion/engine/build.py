@@ -162,7 +162,6 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
     else:
         from .annotators import CaptionComparer, EndpointAnnotator, analyse_caption
         annotator = EndpointAnnotator(cfg.annotator) if cfg.annotator else CaptionComparer(cfg.seed)
-        texts_of = {c.id: c.texts for c in clips}
 
     goals = []
     for g, clip in enumerate(tqdm(clips, desc="assess", mininterval=2)):

@@ -225,7 +225,6 @@ def vp_gait(rng, p, gait):
         way = _pick(rng, [f"in a circle to the {p['turn']}", f"in a circle , {{turn:ing}} {p['turn']}",
                           f"around in a circle towards the {p['turn']}", f"in a full circle to the {p['turn']}"])
     elif p["path"] == "curve":
-        ang = {45: ["slightly", ""], 90: ["", ""], 135: ["", "sharply"], 180: ["all the way", "around"]}[p["angle"]]
         way = _pick(rng, [f"forward and curves to the {p['turn']}", f"along a curve to the {p['turn']}",
                           f"in a curve to the {p['turn']}", f"forward , {{curve:ing}} to the {p['turn']}"])
         way = way.replace("curves", "{curve}")
@@ -233,7 +232,6 @@ def vp_gait(rng, p, gait):
         way = _pick(rng, DIR_WORDS[d])
     cnt = ""
     r = rng.random()
-    noun = {"walk": "steps", "jog": "steps", "run": "steps"}[gait]
     if r < 0.55:
         cnt = f"{num(rng, steps)} {plural('step', steps)}" if steps > 1 else "one step"
         form = rng.integers(0, 3)

@@ -32,8 +32,24 @@ class CountTokenStop(StoppingCriteria):
         return counts >= self.limit
 
 
+class RunawayMotionStop(StoppingCriteria):
+    """Stop a sequence whose open motion span is longer than `limit` tokens: the
+    parser cuts such a motion anyway, so decoding further only wastes time."""
+
+    def __init__(self, start_id: int, end_id: int, limit: int, prompt_width: int):
+        self.start_id, self.end_id, self.limit, self.prompt_width = start_id, end_id, limit, prompt_width
+
+    def __call__(self, input_ids, scores, **kwargs):
+        done = []
+        for row in input_ids[:, self.prompt_width:].tolist():
+            last_start = max((i for i, t in enumerate(row) if t == self.start_id), default=-1)
+            open_span = last_start >= 0 and self.end_id not in row[last_start:]
+            done.append(open_span and len(row) - last_start - 1 > self.limit)
+        return torch.tensor(done, device=input_ids.device)
+
+
 def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
-                   stop_after_token: tuple[int, int] | None = None) -> list[str]:
+                   stop_after_token: tuple[int, int] | None = None, max_motion_tokens: int | None = None) -> list[str]:
     """Continuations of `prompts` (decoded text, special tokens removed).
 
     `stop_after_token=(token_id, n)` stops each sequence after the n-th
@@ -55,6 +71,8 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
             criteria = StoppingCriteriaList()
             if stop_after_token:
                 criteria.append(CountTokenStop(stop_after_token[0], stop_after_token[1], width))
+            if max_motion_tokens:
+                criteria.append(RunawayMotionStop(llm.motion_start_id, llm.motion_end_id, max_motion_tokens, width))
             kwargs = dict(max_new_tokens=opts.max_new_tokens, do_sample=opts.do_sample, use_cache=True,
                           pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                           stopping_criteria=criteria)

@@ -68,7 +68,8 @@ class Reasoner:
         opts = opts or DecodeOptions()
         goals = [check_goal(g) for g in goals]
         prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
-        texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, max_rounds))
+        texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, max_rounds),
+                               max_motion_tokens=self.max_motion_tokens)
         out = []
         for g, t in zip(goals, texts):
             trace = parse_trace(t, self.llm.codebook_size, self.max_motion_tokens)

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..fileio import atomic_path
 from .skeleton import HUMANML3D, SkeletonSpec
 
 # Intrinsic Euler order: R = Rz @ Ry @ Rx, written as "Zrotation Yrotation Xrotation".
@@ -87,7 +87,8 @@ def joints_to_bvh(
     buf.write(hierarchy)
     buf.write(f"MOTION\nFrames: {len(joints)}\nFrame Time: {1.0 / fps:.8f}\n")
     np.savetxt(buf, motion, fmt="%.6f")
-    _atomic_write_text(Path(path), buf.getvalue())
+    with atomic_path(path) as tmp:  # no partial file on failure
+        tmp.write_text(buf.getvalue(), encoding="ascii")
     return Path(path)
 
 
@@ -226,17 +227,3 @@ def _hierarchy_text(skeleton, children, offsets) -> str:
 
     emit(0, 0)
     return "\n".join(lines) + "\n"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory so no partial file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,7 +10,6 @@ figure, and the root trajectory is drawn on the ground.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +18,7 @@ from matplotlib import animation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..fileio import atomic_path
 from .skeleton import SkeletonSpec, skeleton_for_dim
 
 _DPI = 80
@@ -82,7 +82,8 @@ def render_motions(
                 counter.set_text(f"{f + 1}/{n_frames}  {f / fps:.2f}s")
                 writer.grab_frame()
 
-    _atomic_write(out, write)
+    with atomic_path(out) as tmp:  # the suffix stays the real one: writers pick the format from it
+        write(tmp)
     return out
 
 
@@ -127,7 +128,8 @@ def render_contact_sheet(
             ax.text2D(0.5, 0.97, f"#{f}  {f / fps:.2f}s", transform=ax.transAxes,
                       fontsize=7, ha="center", va="top", color="#555555")
 
-    _atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=_DPI))
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=_DPI)
     return out
 
 
@@ -257,18 +259,3 @@ def _make_writer(suffix: str, fps: float):
     matplotlib.rcParams["animation.ffmpeg_path"] = ffmpeg
     # yuv420p keeps the file playable in browsers and common players.
     return animation.FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
-
-
-def _atomic_write(out: Path, write) -> None:
-    """Call write(tmp) on a temporary file next to `out`, then move it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # The suffix stays the real one: writers pick the format from it.
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -24,6 +24,21 @@ class TokenizerInputError(ValueError):
     """Motions or ids the tokenizer cannot take; the message says why."""
 
 
+def _by_length(items: list[np.ndarray], batch_size: int, fn) -> list[np.ndarray]:
+    """Apply `fn` to stacked batches of equal-length items and return results in input order.
+    Same-length items share a batch: no padding, so results never depend on the batch mix."""
+    out: list = [None] * len(items)
+    groups: dict[int, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(len(item), []).append(i)
+    for idxs in groups.values():
+        for s in range(0, len(idxs), batch_size):
+            chunk = idxs[s:s + batch_size]
+            for i, row in zip(chunk, fn(np.stack([items[i] for i in chunk]))):
+                out[i] = row
+    return out
+
+
 class MotionTokenizer:
     """Raw (unnormalised) features <-> token ids, batched, exact for any batch mix."""
 
@@ -87,20 +102,9 @@ class MotionTokenizer:
         """Raw features, one (T, D) array or a list of them -> list of int64 id arrays (T // unit_length each)."""
         single = isinstance(motions, np.ndarray) and motions.ndim == 2
         motions = [self._check_motion(m, i) for i, m in enumerate([motions] if single else motions)]
-        out: list[np.ndarray | None] = [None] * len(motions)
         device = next(self.model.parameters()).device
-        # Same-length motions share a batch: no padding, so results never depend on batching.
-        by_len: dict[int, list[int]] = {}
-        for i, m in enumerate(motions):
-            by_len.setdefault(len(m), []).append(i)
-        for idxs in by_len.values():
-            for s in range(0, len(idxs), batch_size):
-                chunk = idxs[s:s + batch_size]
-                x = torch.from_numpy(self.normalizer.normalize(np.stack([motions[i] for i in chunk]))).to(device)
-                ids = self.model.encode(x).cpu().numpy()
-                for i, row in zip(chunk, ids):
-                    out[i] = row.astype(np.int64)
-        return out
+        return _by_length(motions, batch_size, lambda batch: self.model.encode(
+            torch.from_numpy(self.normalizer.normalize(batch)).to(device)).cpu().numpy().astype(np.int64))
 
     def _check_ids(self, ids, i: int) -> np.ndarray:
         arr = np.asarray(ids)
@@ -120,16 +124,6 @@ class MotionTokenizer:
         """List of id sequences (or one) -> list of raw features (len * unit_length, D) float32."""
         single = not isinstance(ids, (list, tuple)) or (len(ids) > 0 and np.isscalar(ids[0]))
         seqs = [self._check_ids(s, i) for i, s in enumerate([ids] if single else ids)]
-        out: list[np.ndarray | None] = [None] * len(seqs)
         device = next(self.model.parameters()).device
-        by_len: dict[int, list[int]] = {}
-        for i, s in enumerate(seqs):
-            by_len.setdefault(len(s), []).append(i)
-        for idxs in by_len.values():
-            for s in range(0, len(idxs), batch_size):
-                chunk = idxs[s:s + batch_size]
-                x = torch.from_numpy(np.stack([seqs[i] for i in chunk])).to(device)
-                feats = self.model.decode(x).cpu().numpy()
-                for i, row in zip(chunk, feats):
-                    out[i] = self.normalizer.denormalize(row).astype(np.float32)
-        return out
+        return _by_length(seqs, batch_size, lambda batch: self.normalizer.denormalize(
+            self.model.decode(torch.from_numpy(batch).to(device)).cpu().numpy()).astype(np.float32))

@@ -1,6 +1,7 @@
 """`irgmotion train --stage 1|2|3`: supervised stages and GRPO."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def _train(args) -> int:
     else:
         if args.stage == 2:
             print("warning: stage 2 normally starts from the stage-1 model (--init DIR)", file=sys.stderr)
-        preset = get_preset(args.preset, lora=args.lora or None)
+        preset = get_preset(args.preset, lora=args.lora)
         llm = MotionLLM.create(preset, vq.codebook_size, corpus_texts(entries) if preset.source == "scratch" else None,
                                base_path=args.base)
     print(f"{llm.preset}: {llm.num_parameters() / 1e6:.1f}M parameters, {len(entries)} entries, stage {args.stage}")
@@ -98,7 +99,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--preset", default="tiny", choices=("tiny", "smollm2", "gemma2-2b"))
     p.add_argument("--base", default=None, help="base LM path (gemma2-2b preset)")
     p.add_argument("--init", default=None, help="start from this MotionLLM directory (stage 2: the stage-1 model)")
-    p.add_argument("--lora", action="store_true", help="train LoRA adapters (merged on save)")
+    p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None,
+                   help="train LoRA adapters, merged on save (default: the preset's; --no-lora for full fine-tuning)")
     p.add_argument("--motion-root", action="append", help="extra dataset roots to find motions in")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=16)

@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-rounds", type=int, default=6, help="cap on generated motions")
-    p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--max-new-tokens", type=int, default=1400)
     p.add_argument("--format", choices=("gif", "mp4"), default="gif")
     p.add_argument("--no-render", action="store_true")
     p.set_defaults(func=cmd_generate)

@@ -22,11 +22,14 @@ PRESETS = {
         "vq": ["--preset", "tiny", "--steps", "3000", "--val-every", "500", "--threads", "1", "--max-minutes", "16"],
         "guo": ["--threads", "1", "--max-minutes", "18"],
         "tmr": ["--threads", "1", "--max-minutes", "15"],
-        "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "3", "--workers", "1"],
-        "stage1": ["--preset", "tiny", "--steps", "5000", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
-                   "--max-minutes", "30", "--max-length", "768", "--threads", "2"],
-        "stage2": ["--steps", "3000", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "31",
-                   "--max-length", "1024", "--threads", "2"],
+        "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "3", "--workers", "2"],
+        # One 60-minute stage-1 run; the bundle's stage 1 was 30 + 30 minutes (docs/bundle_card.md).
+        "stage1": ["--preset", "tiny", "--steps", "4500", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
+                   "--task-weights", "tm2t_assessment_analysis=4",
+                   "--max-minutes", "60", "--max-length", "768", "--threads", "2"],
+        # Traces run to ~1,600 tokens with five motions; a shorter limit would cut off their endings.
+        "stage2": ["--steps", "900", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",
+                   "--max-length", "1600", "--threads", "2"],
     },
 }
 DONE = ".done"

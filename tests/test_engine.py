@@ -56,6 +56,19 @@ def test_ground_truth_is_perfect_and_every_perturbation_differs():
             assert assess_programs(GOAL, cand, rng).level < 3, kind
 
 
+def test_assessment_describes_the_candidate_before_judging_it():
+    from irgmotion.engine.programs import phrase
+    rng = random.Random(1)
+    cand = perturb(GOAL, "wrong_count", rng)
+    a = assess_programs(GOAL, cand, rng)
+    description = "The motion shows: " + ", then ".join(phrase(x) for x in cand.actions) + "."
+    assert a.assessment.startswith(description)
+    # the level is stated after the comparison, so a model reasons before it judges
+    assert a.assessment.index("Alignment is") > a.assessment.index("instead of")
+    truth = assess_programs(GOAL, GOAL, rng)
+    assert truth.level == 3 and truth.assessment.startswith("The motion shows: " + phrase(GOAL.actions[0]))
+
+
 def test_caption_comparer():
     cmp = CaptionComparer()
     assert cmp("a man kicks with his left leg", "a person kicks with the left leg").level == 3

@@ -93,3 +93,20 @@ def test_smollm2_preset_offline_train_step_and_generate():
     from irgmotion.reason.decoding import DecodeOptions, generate_texts
     out = generate_texts(llm, [llm.prompt("Describe a jump.")], DecodeOptions(max_new_tokens=5))
     assert isinstance(out[0], str)
+
+
+def test_task_weights_repeat_and_drop_tasks():
+    from irgmotion.data.annotations import Annotation
+    from irgmotion.train.cli import TrainUsageError, parse_task_weights, weight_entries
+    entries = [Annotation(i, task, [], []) for i, task in enumerate(["a", "a", "b", "c"])]
+    weights = parse_task_weights("a=3, b=0")
+    assert weights == {"a": 3, "b": 0}
+    tasks = [e.task for e in weight_entries(entries, weights)]
+    assert tasks.count("a") == 6 and tasks.count("b") == 0 and tasks.count("c") == 1
+    for bad in ("a=x", "a=-1"):
+        with pytest.raises(TrainUsageError):
+            parse_task_weights(bad)
+    with pytest.raises(TrainUsageError, match="not in the data"):
+        weight_entries(entries, {"zzz": 2})
+    with pytest.raises(TrainUsageError, match="no training entries"):
+        weight_entries(entries, {"a": 0, "b": 0, "c": 0})

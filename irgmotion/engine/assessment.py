@@ -1,7 +1,8 @@
 """Alignment levels and the wording of assessments and refinement instructions.
 
-Every assessment opens with its level ("Alignment is close: ...") so the level
-can be read back from a model's output and scored; the rest varies.
+Every assessment states its level ("Alignment is close.") after describing the
+motion and comparing it with the goal, so the level can be read back from a
+model's output and scored; the rest varies.
 """
 from __future__ import annotations
 
@@ -74,17 +75,20 @@ def _join(items: list[str]) -> str:
 
 def write_assessment(level: int, matches: list[str], diffs: list[Difference], rng: random.Random,
                      shown: str | None = None) -> Assessment:
-    """Compose varied text for a level, what matches and what differs."""
-    opener = rng.choice(_OPENERS[level])
-    head = f"Alignment is {LEVELS[level]}. {opener}"
-    parts = [head + "."]
+    """Compose varied text for a level: what the motion shows, what matches, what differs, then the level.
+
+    Describe first, judge last: the model transcribes the motion into words (which captioning
+    teaches it) and then compares two texts, instead of judging raw motion tokens in one step.
+    `shown` is "it shows: ..." (the candidate's own description)."""
+    parts = []
+    if shown:
+        parts.append("The motion " + shown.removeprefix("it ").rstrip(".") + ".")
     if matches and level > 0:
         parts.append(rng.choice(["It correctly shows ", "Correct: ", "What matches: "]) + _join(matches) + ".")
-    if level == 0 and shown:
-        parts.append(f"Instead, {shown}.")
     if diffs:
         problems = [d.problem for d in diffs]
         parts.append(rng.choice(["However, ", "But ", "The problem: ", "What is wrong: "]) + _join(problems) + ".")
+    parts.append(f"Alignment is {LEVELS[level]}. {rng.choice(_OPENERS[level])}.")
     if level == 3:
         return Assessment(level, " ".join(parts), NO_REFINEMENT, diffs)
     fixes = [d.fix for d in diffs] or ["perform the motion the goal describes"]

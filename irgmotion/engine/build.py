@@ -185,7 +185,8 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
             for name, kind, prog in near_misses.get(clip.id, []):
                 a = assess(clip.id, None, validate_program(prog))
                 cands.append(ScoredCandidate(MotionRef(name), a, "perturbation", kind))
-            truth = write_assessment(3, [caption.rstrip(".")], [], rng)
+            truth = (assess(clip.id, clip.id) if procedural else
+                     write_assessment(3, [caption.rstrip(".")], [], rng, shown=f"it shows: {caption.rstrip('.')}"))
             cands.append(ScoredCandidate(MotionRef(clip.id), truth, "ground_truth"))
             record.candidates[k] = cands
         goals.append(record)

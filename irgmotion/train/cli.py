@@ -46,6 +46,32 @@ def load_engine_entries(engine_dir: Path, stage: int):
     return entries, roots
 
 
+def parse_task_weights(spec: str | None) -> dict[str, int]:
+    """"tm2t_assessment_analysis=4,m2t_motion_caption=0" -> {task: repeats}; unlisted tasks count once."""
+    weights = {}
+    for part in filter(None, (spec or "").split(",")):
+        task, _, value = part.partition("=")
+        try:
+            weights[task.strip()] = int(value)
+        except ValueError:
+            raise TrainUsageError(f"--task-weights: '{part}' is not TASK=INTEGER") from None
+        if weights[task.strip()] < 0:
+            raise TrainUsageError(f"--task-weights: '{part}' is negative")
+    return weights
+
+
+def weight_entries(entries, weights: dict[str, int]):
+    """Repeat each task's entries by its weight. Every repeat draws its own candidate and paraphrase,
+    so a task with many candidates per goal (assessment: ~20) is seen in more of them."""
+    unknown = set(weights) - {e.task for e in entries}
+    if unknown:
+        raise TrainUsageError(f"--task-weights names tasks not in the data: {', '.join(sorted(unknown))}")
+    out = [e for e in entries for _ in range(weights.get(e.task, 1))]
+    if not out:
+        raise TrainUsageError("--task-weights leaves no training entries")
+    return out
+
+
 def train_main(args) -> int:
     try:
         return _train(args)
@@ -65,7 +91,8 @@ def _train(args) -> int:
         return grpo_main(args)
     args.lr = 1e-3 if args.lr is None else args.lr
     engine = Path(args.engine)
-    entries, roots = load_engine_entries(engine, args.stage)
+    unique_entries, roots = load_engine_entries(engine, args.stage)
+    entries = weight_entries(unique_entries, parse_task_weights(args.task_weights))
     roots = [Path(r) for r in (args.motion_root or [])] + [Path(r) for r in roots]
     vq = MotionTokenizer.from_pretrained(args.vq)
     if args.init:
@@ -77,7 +104,7 @@ def _train(args) -> int:
         if args.stage == 2:
             print("warning: stage 2 normally starts from the stage-1 model (--init DIR)", file=sys.stderr)
         preset = get_preset(args.preset, lora=args.lora)
-        llm = MotionLLM.create(preset, vq.codebook_size, corpus_texts(entries) if preset.source == "scratch" else None,
+        llm = MotionLLM.create(preset, vq.codebook_size, corpus_texts(unique_entries) if preset.source == "scratch" else None,
                                base_path=args.base)
     print(f"{llm.preset}: {llm.num_parameters() / 1e6:.1f}M parameters, {len(entries)} entries, stage {args.stage}")
     catalog = MotionCatalog(roots, vq, Path(args.out) / "motion_tokens.json")
@@ -102,6 +129,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None,
                    help="train LoRA adapters, merged on save (default: the preset's; --no-lora for full fine-tuning)")
     p.add_argument("--motion-root", action="append", help="extra dataset roots to find motions in")
+    p.add_argument("--task-weights", default=None,
+                   help="repeat tasks' entries, e.g. tm2t_assessment_analysis=6,m2t_motion_caption=1 (0 drops a task)")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--grad-accum", type=int, default=1)

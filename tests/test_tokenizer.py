@@ -170,3 +170,20 @@ def test_cli_tokenize_detokenize(toy_dataset, tmp_path, capsys):
     assert main(["tokenize-dataset", "--vq", str(tmp_path / "vq"), "--data", str(toy_dataset), "--split", "test",
                  "--out", str(cache)]) == 0
     assert len(json.loads(cache.read_text())["tokens"]) == 2
+
+
+def test_root_loss_weight_changes_training_and_old_configs_still_load(toy_dataset, tmp_path):
+    quiet = lambda *a: None  # noqa: E731
+    train_vq(_cfg(toy_dataset, tmp_path / "plain", 2), vq_overrides=SMALL, log=quiet)
+    train_vq(_cfg(toy_dataset, tmp_path / "root", 2), vq_overrides={**SMALL, "w_root": 5.0}, log=quiet)
+    plain = MotionTokenizer.from_pretrained(tmp_path / "plain")
+    root = MotionTokenizer.from_pretrained(tmp_path / "root")
+    assert root.config.w_root == 5.0 and plain.config.w_root == 0.0
+    a, b = plain.model.state_dict(), root.model.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # same seed and data: only the loss differs
+    # A tokenizer saved before w_root existed loads with the old behaviour.
+    cfg_file = tmp_path / "plain" / "config.json"
+    cfg = json.loads(cfg_file.read_text())
+    (cfg["vq"] if "vq" in cfg else cfg).pop("w_root")
+    cfg_file.write_text(json.dumps(cfg))
+    assert MotionTokenizer.from_pretrained(tmp_path / "plain").config.w_root == 0.0

@@ -29,7 +29,8 @@ def train_vq_main(args) -> int:
                         val_every=args.val_every, threads=args.threads, max_minutes=args.max_minutes)
     if not Path(args.data).is_dir():
         raise UsageError(f"{args.data}: dataset directory not found")
-    result = train_vq(cfg, resume=args.resume)
+    overrides = {"w_root": args.w_root, "w_joints": args.w_joints, "width": args.width}
+    result = train_vq(cfg, resume=args.resume, vq_overrides=overrides)
     last = result["history"][-1] if result["history"] else {}
     print(f"saved tokenizer to {args.out} after {result['steps']} steps; "
           f"val MPJPE {last.get('mpjpe_mm', float('nan')):.1f} mm, usage {last.get('codebook_usage', float('nan')):.2f}")
@@ -103,6 +104,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--window", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--w-root", type=float, default=None, help="extra loss weight on the root channels (preset's if unset)")
+    p.add_argument("--w-joints", type=float, default=None, help="loss weight on recovered global joints (preset's if unset)")
+    p.add_argument("--width", type=int, default=None, help="encoder/decoder width (preset's if unset)")
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)

@@ -31,6 +31,9 @@ class VQConfig:
     # The feature losses alone let small root-velocity errors integrate into
     # large trajectory drift; this term trains against that drift directly.
     w_joints: float = 0.0
+    # Ours: extra L2 on the four root channels (rotation velocity, xz velocity, height). In the
+    # plain feature loss they are 4 of 263 dimensions, yet their errors integrate over the clip.
+    w_root: float = 0.0
     dataset: str = "humanml3d"
 
     @property

@@ -164,6 +164,8 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
         loss = loss_rec + vq_config.w_velocity * loss_vel + vq_config.w_commit * commit
         if joint_loss is not None:
             loss = loss + vq_config.w_joints * joint_loss(recon, x)
+        if vq_config.w_root > 0:
+            loss = loss + vq_config.w_root * F.mse_loss(recon[..., :4], x[..., :4])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -61,12 +61,13 @@ def test_assessment_describes_the_candidate_before_judging_it():
     rng = random.Random(1)
     cand = perturb(GOAL, "wrong_count", rng)
     a = assess_programs(GOAL, cand, rng)
-    description = "The motion shows: " + ", then ".join(phrase(x) for x in cand.actions) + "."
-    assert a.assessment.startswith(description)
+    asked = "The goal asks for: " + ", then ".join(phrase(x) for x in GOAL.actions) + "."
+    shown = "The motion shows: " + ", then ".join(phrase(x) for x in cand.actions) + "."
+    assert a.assessment.startswith(asked + " " + shown)
     # the level is stated after the comparison, so a model reasons before it judges
     assert a.assessment.index("Alignment is") > a.assessment.index("instead of")
     truth = assess_programs(GOAL, GOAL, rng)
-    assert truth.level == 3 and truth.assessment.startswith("The motion shows: " + phrase(GOAL.actions[0]))
+    assert truth.level == 3 and truth.assessment.startswith(asked + " The motion shows: " + phrase(GOAL.actions[0]))
 
 
 def test_caption_comparer():

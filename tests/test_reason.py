@@ -76,3 +76,6 @@ def test_runaway_motion_span_stop_criterion():
                         [9, 9, 1, 5, 5, 5, 0],    # open span of 4 tokens counted after <Motion>: stop
                         [9, 9, 7, 7, 7, 7, 7]])   # no span: go on
     assert stop(ids, None).tolist() == [True, False, True, False]
+    # only the last span counts: a closed first span, then an open one that runs past the cap
+    two = torch.tensor([[9, 9, 1, 5, 2, 1, 5, 5, 5, 5], [9, 9, 1, 5, 5, 5, 5, 2, 1, 5]])
+    assert stop(two, None).tolist() == [True, False]

@@ -110,7 +110,7 @@ class CaptionComparer:
         level = level_from_differences(diffs, max(1, len(set(g.actions))), n_matched=len(matches))
         if not g.actions and goal.strip().lower() != candidate.strip().lower():
             level = min(level, 2)  # nothing to compare on: never claim a perfect match
-        return write_assessment(level, matches, diffs, self.rng, shown=f"it shows: {candidate.rstrip('.')}")
+        return write_assessment(level, matches, diffs, self.rng, shown=candidate, asked=goal)
 
 
 class EndpointAnnotator:

@@ -74,15 +74,19 @@ def _join(items: list[str]) -> str:
 
 
 def write_assessment(level: int, matches: list[str], diffs: list[Difference], rng: random.Random,
-                     shown: str | None = None) -> Assessment:
-    """Compose varied text for a level: what the motion shows, what matches, what differs, then the level.
+                     shown: str | None = None, asked: str | None = None) -> Assessment:
+    """Compose varied text for a level: what the goal asks, what the motion shows, what matches,
+    what differs, then the level.
 
-    Describe first, judge last: the model transcribes the motion into words (which captioning
-    teaches it) and then compares two texts, instead of judging raw motion tokens in one step.
-    `shown` is "it shows: ..." (the candidate's own description)."""
+    Describe first, judge last: the model restates the goal and transcribes the motion in the same
+    canonical words (which goal analysis and captioning teach it), then compares two aligned texts,
+    instead of judging raw motion tokens against a free-form caption in one step.
+    `asked` / `shown` describe the goal and the candidate."""
     parts = []
+    if asked:
+        parts.append(f"The goal asks for: {asked.rstrip('.')}.")
     if shown:
-        parts.append("The motion " + shown.removeprefix("it ").rstrip(".") + ".")
+        parts.append(f"The motion shows: {shown.rstrip('.')}.")
     if matches and level > 0:
         parts.append(rng.choice(["It correctly shows ", "Correct: ", "What matches: "]) + _join(matches) + ".")
     if diffs:

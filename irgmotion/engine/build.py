@@ -186,7 +186,7 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
                 a = assess(clip.id, None, validate_program(prog))
                 cands.append(ScoredCandidate(MotionRef(name), a, "perturbation", kind))
             truth = (assess(clip.id, clip.id) if procedural else
-                     write_assessment(3, [caption.rstrip(".")], [], rng, shown=f"it shows: {caption.rstrip('.')}"))
+                     write_assessment(3, [caption.rstrip(".")], [], rng, shown=caption, asked=caption))
             cands.append(ScoredCandidate(MotionRef(clip.id), truth, "ground_truth"))
             record.candidates[k] = cands
         goals.append(record)

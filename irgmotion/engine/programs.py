@@ -161,8 +161,12 @@ def program_difference(goal: Program, cand: Program) -> tuple[list[str], list[Di
 def assess_programs(goal: Program, cand: Program, rng: random.Random) -> Assessment:
     matches, diffs, n_matched = program_difference(goal, cand)
     level = level_from_differences(diffs, len(goal.actions), n_matched=n_matched)
-    shown = "it shows: " + ", then ".join(phrase(a) for a in cand.actions)
-    return write_assessment(level, matches, diffs, rng, shown=shown)
+    return write_assessment(level, matches, diffs, rng, shown=describe_program(cand), asked=describe_program(goal))
+
+
+def describe_program(program: Program) -> str:
+    """The canonical description assessments use: 'walk forward 4 steps, then jump twice'."""
+    return ", then ".join(phrase(a) for a in program.actions)
 
 
 # ---- controlled near-misses ------------------------------------------------------------

@@ -40,12 +40,14 @@ class RunawayMotionStop(StoppingCriteria):
         self.start_id, self.end_id, self.limit, self.prompt_width = start_id, end_id, limit, prompt_width
 
     def __call__(self, input_ids, scores, **kwargs):
-        done = []
-        for row in input_ids[:, self.prompt_width:].tolist():
-            last_start = max((i for i, t in enumerate(row) if t == self.start_id), default=-1)
-            open_span = last_start >= 0 and self.end_id not in row[last_start:]
-            done.append(open_span and len(row) - last_start - 1 > self.limit)
-        return torch.tensor(done, device=input_ids.device)
+        # Vectorised: called once per decoded token, so a Python scan of every row would cost
+        # O(length^2) per trace.
+        cont = input_ids[:, self.prompt_width:]
+        pos = torch.arange(cont.shape[1], device=cont.device)
+        last_start = torch.where(cont == self.start_id, pos, -1).max(-1).values
+        last_end = torch.where(cont == self.end_id, pos, -1).max(-1).values
+        open_span = (last_start >= 0) & (last_end < last_start)
+        return open_span & (cont.shape[1] - last_start - 1 > self.limit)
 
 
 def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,

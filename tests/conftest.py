@@ -3,6 +3,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests check correctness, not speed: a per-example deadline only makes them flaky on a busy CPU.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")

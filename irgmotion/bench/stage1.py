@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,20 @@ from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import Reasoner
 from ..tokenizer.catalog import MotionCatalog
 from ..tokenizer.pretrained import MotionTokenizer
+
+
+_DESCRIBED = re.compile(r"The goal asks for: (.*?)\. The motion shows: (.*?)\.(?: |$)")
+
+
+def description_accuracy(said: list[str], truth: list[str]) -> dict:
+    """How often the model restates the goal and describes the motion exactly as the engine does,
+    the two steps its assessment reasons from (assessments that restate nothing count as wrong)."""
+    pairs = [(_DESCRIBED.search(s or ""), _DESCRIBED.search(t)) for s, t in zip(said, truth)]
+    pairs = [(s, t) for s, t in pairs if t]
+    if not pairs:
+        return {}
+    return {"goal_restated_exactly": float(np.mean([bool(s) and s.group(1) == t.group(1) for s, t in pairs])),
+            "motion_described_exactly": float(np.mean([bool(s) and s.group(2) == t.group(2) for s, t in pairs]))}
 
 
 def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, log=print) -> dict:
@@ -64,7 +79,8 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
     report["assessment"] = {"pairs": len(cands), "level_accuracy": float(np.mean([a == b for a, b in zip(levels, truth)])),
                             "unparsed": int(sum(lv is None for lv in levels)),
                             "per_level_accuracy": {str(k): float(np.mean([a == b for a, b in zip(levels, truth) if b == k]))
-                                                   for k in range(4) if k in truth}}
+                                                   for k in range(4) if k in truth},
+                            **description_accuracy(said, [c.text["<Assessment_Analysis>"][0] for c in cands])}
     instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, batch_size=32))
     report["instruction"] = {"no_refinement_accuracy": float(np.mean([is_no_refinement(s) == (t == 3)
                                                                       for s, t in zip(instr, truth)]))}
@@ -89,6 +105,9 @@ def bench_stage1_main(args) -> int:
     print(f"direct T2M R-precision top-1/2/3: {t2m['top1']['mean']:.3f} / {t2m['top2']['mean']:.3f} / "
           f"{t2m['top3']['mean']:.3f} (ground truth {gt['top3']['mean']:.3f} top-3), FID {t2m['fid']['mean']:.3f}")
     print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} on {report['assessment']['pairs']} pairs")
+    for key in ("goal_restated_exactly", "motion_described_exactly"):
+        if key in report["assessment"]:
+            print(f"assessment {key.replace('_', ' ')}: {report['assessment'][key]:.3f}")
     print(f"'No refinements needed.' said exactly when right: {report['instruction']['no_refinement_accuracy']:.3f}")
     print("captioning: " + ", ".join(f"{k} {v:.3f}" for k, v in report["captioning"].items()))
     print(f"wrote {args.out}")

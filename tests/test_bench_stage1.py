@@ -1,0 +1,12 @@
+from irgmotion.bench.stage1 import description_accuracy
+
+TRUTH = ("The goal asks for: jog forward 4 steps. The motion shows: march in place 3 steps, then clap 5 times. "
+         "The problem: it adds 'clap 5 times'. Alignment is poor. The goal is not carried out.")
+
+
+def test_description_accuracy_scores_each_restatement_separately():
+    wrong_motion = TRUTH.replace("clap 5 times.", "clap 4 times.")
+    right = TRUTH.replace(" The problem: it adds 'clap 5 times'.", "")
+    scores = description_accuracy([wrong_motion, right, "Alignment is poor."], [TRUTH] * 3)
+    assert scores == {"goal_restated_exactly": 2 / 3, "motion_described_exactly": 1 / 3}
+    assert description_accuracy(["x"], ["Alignment is poor. Old-style assessment."]) == {}

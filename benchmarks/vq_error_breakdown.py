@@ -8,6 +8,7 @@ import argparse
 import numpy as np
 import torch
 
+from irgmotion.data.humanml3d import MotionTextDataset
 from irgmotion.motion.features import features_to_joints
 from irgmotion.tokenizer.pretrained import MotionTokenizer
 
@@ -26,8 +27,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     tok = MotionTokenizer.from_pretrained(args.vq)
-    ids = open(f"{args.data}/{args.split}.txt").read().split()[: args.n]
-    motions = [np.load(f"{args.data}/new_joint_vecs/{i}.npy") for i in ids]
+    motions = [c.motion for c in MotionTextDataset(args.data, args.split, normalize=False).clips[: args.n]]
     motions = [m[: len(m) // tok.unit_length * tok.unit_length] for m in motions]
     recon = tok.decode(tok.encode(motions))
     rows = {"global": [], "root-relative": [], "root channels from the truth": [],

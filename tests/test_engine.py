@@ -108,6 +108,7 @@ def test_endpoint_annotator_reads_a_chat_reply():
     finally:
         server.shutdown()
     assert a.level == 1 and a.refinement == "Add a turn." and "not the turn" in a.assessment
+    assert a.assessment.startswith("The goal asks for: ") and a.assessment.endswith("Alignment is partial.")
 
 
 @pytest.fixture(scope="module")

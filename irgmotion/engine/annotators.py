@@ -139,7 +139,9 @@ class EndpointAnnotator:
                 content = json.loads(resp.read())["choices"][0]["message"]["content"]
             reply = json.loads(content[content.find("{"): content.rfind("}") + 1])
             level = ["poor", "partial", "close", "perfect"].index(str(reply["level"]).lower())
-            text = f"Alignment is {reply['level'].lower()}. {reply['assessment'].strip()}"
+            # Same order as the engine's own assessments: restate, describe, compare, then the level.
+            text = (f"The goal asks for: {goal.strip().rstrip('.')}. The motion shows: {candidate.strip().rstrip('.')}. "
+                    f"{reply['assessment'].strip()} Alignment is {reply['level'].lower()}.")
             assert level_of(text) == level
             return Assessment(level, text, reply["refinement"].strip())
         except Exception:  # unreachable endpoint or malformed reply: the offline rules answer instead

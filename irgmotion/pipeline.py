@@ -19,7 +19,8 @@ PRESETS = {
     # The settings the embedded bundle was trained with, on 2 CPU cores (about two hours of compute).
     "tiny": {
         "synth": ["--n", "8000", "--seed", "0", "--workers", "2"],
-        "vq": ["--preset", "tiny", "--steps", "3000", "--val-every", "500", "--threads", "1", "--max-minutes", "16"],
+        "vq": ["--preset", "tiny", "--steps", "6000", "--lr", "6e-4", "--val-every", "500", "--threads", "2",
+               "--max-minutes", "20"],
         "guo": ["--threads", "1", "--max-minutes", "18"],
         "tmr": ["--threads", "1", "--max-minutes", "15"],
         "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "3", "--workers", "2"],

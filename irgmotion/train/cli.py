@@ -92,7 +92,8 @@ def _train(args) -> int:
     args.lr = 1e-3 if args.lr is None else args.lr
     engine = Path(args.engine)
     unique_entries, roots = load_engine_entries(engine, args.stage)
-    entries = weight_entries(unique_entries, parse_task_weights(args.task_weights))
+    task_weights = parse_task_weights(args.task_weights)
+    entries = weight_entries(unique_entries, task_weights)
     roots = [Path(r) for r in (args.motion_root or [])] + [Path(r) for r in roots]
     vq = MotionTokenizer.from_pretrained(args.vq)
     if args.init:
@@ -110,7 +111,9 @@ def _train(args) -> int:
     catalog = MotionCatalog(roots, vq, Path(args.out) / "motion_tokens.json")
     cfg = SFTConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                     max_length=args.max_length, checkpoint_every=args.checkpoint_every, seed=args.seed, bf16=args.bf16,
-                    max_minutes=args.max_minutes, threads=args.threads, warmup=args.warmup)
+                    max_minutes=args.max_minutes, threads=args.threads, warmup=args.warmup,
+                    pause_at=args.pause_at, task_weights=task_weights, sources={"stage": args.stage, "engine": str(engine), "vq": str(args.vq),
+                                                        "init": args.init})
     result = train_sft(llm, entries, catalog, cfg, resume=args.resume)
     print(f"saved stage-{args.stage} model to {args.out}: {result['steps']} steps, final loss {result['final_loss']}")
     return 0
@@ -143,6 +146,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--pause-at", type=int, default=None,
+                   help="stop (checkpointed) at this step; --resume continues the same schedule")
     # stage 3 (GRPO)
     p.add_argument("--evaluator", default=None, help="stage 3: evaluator directory for the rewards")
     p.add_argument("--group-size", type=int, default=4)

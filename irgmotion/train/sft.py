@@ -14,7 +14,7 @@ import math
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -44,6 +44,9 @@ class SFTConfig:
     max_minutes: float | None = None
     pause_at: int | None = None  # stop (checkpointed) at this step; `--resume` continues the same schedule
     threads: int | None = None
+    # Recorded in train_config.json so a run can be reproduced from its own directory.
+    task_weights: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)  # stage, engine, vq and init paths
 
 
 class SFTDataset(torch.utils.data.Dataset):

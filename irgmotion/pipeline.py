@@ -32,6 +32,18 @@ PRESETS = {
         "stage2": ["--steps", "900", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",
                    "--max-length", "1600", "--threads", "2"],
     },
+    # Every step at toy size (about two minutes on 2 cores): shows the whole chain runs from nothing to a
+    # loadable bundle. Tested; its models are untrained.
+    "smoke": {
+        "synth": ["--n", "40", "--seed", "0", "--workers", "1"],
+        "vq": ["--preset", "tiny", "--steps", "20", "--batch-size", "8", "--val-every", "10", "--threads", "1"],
+        "guo": ["--preset", "tiny", "--steps", "10", "--val-every", "5", "--threads", "1", "--no-progress"],
+        "tmr": ["--preset", "tiny", "--steps", "10", "--val-every", "5", "--threads", "1", "--no-progress"],
+        "engine": ["--limit", "4", "--n-retrieval", "1", "--n-perturb", "2", "--workers", "1"],
+        "stage1": ["--preset", "tiny", "--steps", "3", "--batch-size", "2", "--warmup", "1", "--max-length", "256",
+                   "--threads", "1"],
+        "stage2": ["--steps", "2", "--batch-size", "1", "--warmup", "1", "--max-length", "512", "--threads", "1"],
+    },
 }
 DONE = ".done"
 

@@ -10,3 +10,10 @@ def test_description_accuracy_scores_each_restatement_separately():
     scores = description_accuracy([wrong_motion, right, "Alignment is poor."], [TRUTH] * 3)
     assert scores == {"goal_restated_exactly": 2 / 3, "motion_described_exactly": 1 / 3}
     assert description_accuracy(["x"], ["Alignment is poor. Old-style assessment."]) == {}
+
+
+def test_level_accuracy_is_also_scored_on_exactly_described_pairs():
+    wrong_motion = TRUTH.replace("clap 5 times.", "clap 4 times.")
+    scores = description_accuracy([TRUTH, TRUTH, wrong_motion], [TRUTH] * 3, levels=[0, 1, 0], truth_levels=[0, 0, 0])
+    assert scores["pairs_described_exactly"] == 2
+    assert scores["level_accuracy_when_described_exactly"] == 0.5

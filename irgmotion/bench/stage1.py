@@ -33,15 +33,26 @@ from ..tokenizer.pretrained import MotionTokenizer
 _DESCRIBED = re.compile(r"The goal asks for: (.*?)\. The motion shows: (.*?)\.(?: |$)")
 
 
-def description_accuracy(said: list[str], truth: list[str]) -> dict:
+def description_accuracy(said: list[str], truth: list[str], levels: list | None = None,
+                         truth_levels: list | None = None) -> dict:
     """How often the model restates the goal and describes the motion exactly as the engine does,
-    the two steps its assessment reasons from (assessments that restate nothing count as wrong)."""
-    pairs = [(_DESCRIBED.search(s or ""), _DESCRIBED.search(t)) for s, t in zip(said, truth)]
-    pairs = [(s, t) for s, t in pairs if t]
-    if not pairs:
+    the two steps its assessment reasons from (assessments that restate nothing count as wrong).
+    With levels: the level accuracy on the pairs where both were exact, which isolates the comparison step."""
+    levels = levels or [None] * len(said)
+    truth_levels = truth_levels or [None] * len(said)
+    rows = [(_DESCRIBED.search(s or ""), _DESCRIBED.search(t), lv, tl)
+            for s, t, lv, tl in zip(said, truth, levels, truth_levels)]
+    rows = [r for r in rows if r[1]]
+    if not rows:
         return {}
-    return {"goal_restated_exactly": float(np.mean([bool(s) and s.group(1) == t.group(1) for s, t in pairs])),
-            "motion_described_exactly": float(np.mean([bool(s) and s.group(2) == t.group(2) for s, t in pairs]))}
+    goal_ok = [bool(s) and s.group(1) == t.group(1) for s, t, _, _ in rows]
+    motion_ok = [bool(s) and s.group(2) == t.group(2) for s, t, _, _ in rows]
+    out = {"goal_restated_exactly": float(np.mean(goal_ok)), "motion_described_exactly": float(np.mean(motion_ok))}
+    both = [(lv, tl) for (_, _, lv, tl), g, m in zip(rows, goal_ok, motion_ok) if g and m and tl is not None]
+    if both:
+        out["pairs_described_exactly"] = len(both)
+        out["level_accuracy_when_described_exactly"] = float(np.mean([lv == tl for lv, tl in both]))
+    return out
 
 
 def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, log=print) -> dict:
@@ -80,7 +91,7 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
                             "unparsed": int(sum(lv is None for lv in levels)),
                             "per_level_accuracy": {str(k): float(np.mean([a == b for a, b in zip(levels, truth) if b == k]))
                                                    for k in range(4) if k in truth},
-                            **description_accuracy(said, [c.text["<Assessment_Analysis>"][0] for c in cands])}
+                            **description_accuracy(said, [c.text["<Assessment_Analysis>"][0] for c in cands], levels, truth)}
     instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, batch_size=32))
     report["instruction"] = {"no_refinement_accuracy": float(np.mean([is_no_refinement(s) == (t == 3)
                                                                       for s, t in zip(instr, truth)]))}
@@ -105,9 +116,11 @@ def bench_stage1_main(args) -> int:
     print(f"direct T2M R-precision top-1/2/3: {t2m['top1']['mean']:.3f} / {t2m['top2']['mean']:.3f} / "
           f"{t2m['top3']['mean']:.3f} (ground truth {gt['top3']['mean']:.3f} top-3), FID {t2m['fid']['mean']:.3f}")
     print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} on {report['assessment']['pairs']} pairs")
-    for key in ("goal_restated_exactly", "motion_described_exactly"):
+    for key in ("goal_restated_exactly", "motion_described_exactly", "level_accuracy_when_described_exactly"):
         if key in report["assessment"]:
             print(f"assessment {key.replace('_', ' ')}: {report['assessment'][key]:.3f}")
+    if "pairs_described_exactly" in report["assessment"]:
+        print(f"(pairs with both descriptions exact: {report['assessment']['pairs_described_exactly']})")
     print(f"'No refinements needed.' said exactly when right: {report['instruction']['no_refinement_accuracy']:.3f}")
     print("captioning: " + ", ".join(f"{k} {v:.3f}" for k, v in report["captioning"].items()))
     print(f"wrote {args.out}")

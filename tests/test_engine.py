@@ -70,6 +70,27 @@ def test_assessment_describes_the_candidate_before_judging_it():
     assert truth.level == 3 and truth.assessment.startswith(asked + " The motion shows: " + phrase(GOAL.actions[0]))
 
 
+@pytest.mark.parametrize("kind, verdict", [
+    ("missing", ": missing"), ("wrong_count", ": done, but "), ("extra", "; extra: "), ("order", "; order: wrong")])
+def test_checklist_gives_one_verdict_per_goal_action_before_the_level(kind, verdict):
+    from irgmotion.engine.programs import phrase
+    rng = random.Random(5)
+    cand = (validate_program({"actions": [a.to_dict() for a in GOAL.actions[:2]]}) if kind == "missing"
+            else perturb(GOAL, kind, rng))
+    a = assess_programs(GOAL, cand, random.Random(0), style="checklist")
+    plain = assess_programs(GOAL, cand, random.Random(0))
+    assert a.level == plain.level and a.refinement == plain.refinement  # same judgement, other wording
+    check = a.assessment[a.assessment.index("Check: "):a.assessment.index("Alignment is")]
+    assert verdict in check
+    # every goal action is named, in order, each followed by its verdict
+    positions = [check.index(phrase(g) + ": ") for g in GOAL.actions if kind != "missing" or phrase(g) in check]
+    assert positions == sorted(positions) and len(positions) >= len(GOAL.actions) - 1
+    perfect = assess_programs(GOAL, GOAL, random.Random(0), style="checklist")
+    assert perfect.level == 3 and "missing" not in perfect.assessment and perfect.assessment.count(": done") == 3
+    with pytest.raises(ValueError):
+        assess_programs(GOAL, GOAL, rng, style="other")
+
+
 def test_caption_comparer():
     cmp = CaptionComparer()
     assert cmp("a man kicks with his left leg", "a person kicks with the left leg").level == 3

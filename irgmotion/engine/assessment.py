@@ -74,22 +74,25 @@ def _join(items: list[str]) -> str:
 
 
 def write_assessment(level: int, matches: list[str], diffs: list[Difference], rng: random.Random,
-                     shown: str | None = None, asked: str | None = None) -> Assessment:
+                     shown: str | None = None, asked: str | None = None, checks: list[str] | None = None) -> Assessment:
     """Compose varied text for a level: what the goal asks, what the motion shows, what matches,
     what differs, then the level.
 
     Describe first, judge last: the model restates the goal and transcribes the motion in the same
     canonical words (which goal analysis and captioning teach it), then compares two aligned texts,
     instead of judging raw motion tokens against a free-form caption in one step.
-    `asked` / `shown` describe the goal and the candidate."""
+    `asked` / `shown` describe the goal and the candidate. With `checks` (one verdict per goal action,
+    then extras), the comparison is written as that checklist instead of matches and problems."""
     parts = []
     if asked:
         parts.append(f"The goal asks for: {asked.rstrip('.')}.")
     if shown:
         parts.append(f"The motion shows: {shown.rstrip('.')}.")
-    if matches and level > 0:
+    if checks is not None:
+        parts.append("Check: " + "; ".join(checks) + ".")
+    elif matches and level > 0:
         parts.append(rng.choice(["It correctly shows ", "Correct: ", "What matches: "]) + _join(matches) + ".")
-    if diffs:
+    if diffs and checks is None:
         problems = [d.problem for d in diffs]
         parts.append(rng.choice(["However, ", "But ", "The problem: ", "What is wrong: "]) + _join(problems) + ".")
     parts.append(f"Alignment is {LEVELS[level]}. {rng.choice(_OPENERS[level])}.")

@@ -55,6 +55,7 @@ class EngineConfig:
     limit: int | None = None
     workers: int | None = None
     seed: int = 0
+    assessment_style: str = "compare"  # or "checklist" (procedural data; see programs.ASSESSMENT_STYLES)
 
 
 def _ranked_picks(order: np.ndarray, exclude: str, ids: list[str], n: int, rng: random.Random) -> list[int]:
@@ -137,6 +138,9 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
     rng = random.Random(cfg.seed)
     programs = {c.id: load_program_for(root, c.id) for c in clips}
     procedural = all(p is not None for p in programs.values()) and bool(programs)
+    if cfg.assessment_style != "compare" and not procedural:
+        raise ValueError(f"assessment style {cfg.assessment_style!r} needs motion programs (the procedural corpus); "
+                         "captions-only datasets use 'compare'")
     captions = [[t.caption for t in c.texts[: cfg.captions_per_goal]] for c in clips]
     order_of = _retrieval_orders(clips, captions, cfg.evaluator, cfg.seed)
     ids = [c.id for c in clips]
@@ -158,7 +162,7 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
         from .programs import analyse_program, assess_programs
 
         def assess(goal_id, cand_id, cand_program=None):
-            return assess_programs(programs[goal_id], cand_program or programs[cand_id], rng)
+            return assess_programs(programs[goal_id], cand_program or programs[cand_id], rng, cfg.assessment_style)
     else:
         from .annotators import CaptionComparer, EndpointAnnotator, analyse_caption
         annotator = EndpointAnnotator(cfg.annotator) if cfg.annotator else CaptionComparer(cfg.seed)

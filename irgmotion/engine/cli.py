@@ -12,7 +12,8 @@ def build_main(args) -> int:
         return 2
     cfg = EngineConfig(data=args.data, out=args.out, split=args.split, n_retrieval=args.n_retrieval,
                        n_perturb=args.n_perturb, evaluator=args.evaluator, annotator=args.annotator,
-                       limit=args.limit, workers=args.workers, seed=args.seed)
+                       limit=args.limit, workers=args.workers, seed=args.seed,
+                       assessment_style=args.assessment_style)
     stages = ("stage1", "stage2") if args.stage == "all" else (args.stage,)
     try:
         summary = build(cfg, stages)
@@ -37,4 +38,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--assessment-style", choices=("compare", "checklist"), default="compare",
+                   help="compare: what matches, then what differs; checklist: one verdict per goal action "
+                        "(procedural data only)")
     p.set_defaults(func=build_main)

@@ -124,8 +124,19 @@ def _param_diffs(g: Action, c: Action, where: str) -> list[Difference]:
 
 def program_difference(goal: Program, cand: Program) -> tuple[list[str], list[Difference], int]:
     """(what matches, what differs, how many goal actions the candidate performs) between two programs."""
+    matches, diffs, n_matched, _ = compare_programs(goal, cand)
+    return matches, diffs, n_matched
+
+
+def compare_programs(goal: Program, cand: Program) -> tuple[list[str], list[Difference], int, list[str]]:
+    """program_difference plus a checklist: one verdict per goal action, in the goal's order ("walk forward
+    4 steps: done", "clap twice: missing", "jump twice: done, but ..."), then the candidate's extra actions."""
     gn, cn = goal.names, cand.names
-    matches, diffs = [], []
+    matches, diffs, checks = [], [], []
+
+    def check(g, d):
+        checks.append(f"{phrase(g)}: done" + (", but " + _join_problems(d) if d else ""))
+
     if gn != cn and sorted(gn) == sorted(cn) and len(gn) > 1:
         diffs.append(Difference("order", "the actions come in the wrong order: " + ", then ".join(
             ACTIONS[n].doc for n in cn), "do them in this order: " + ", then ".join(phrase(a) for a in goal.actions)))
@@ -133,17 +144,21 @@ def program_difference(goal: Program, cand: Program) -> tuple[list[str], list[Di
         for g, c in pairs:
             d = _param_diffs(g, c, "")
             diffs += d
+            check(g, d)
             if not d:
                 matches.append(phrase(g))
-        return matches, diffs, len(gn)
+        checks.append("order: wrong")
+        return matches, diffs, len(gn), checks
     sm = difflib.SequenceMatcher(a=gn, b=cn, autojunk=False)
     n_matched = 0
+    extras = []
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
             n_matched += i2 - i1
             for g, c in zip(goal.actions[i1:i2], cand.actions[j1:j2]):
                 d = _param_diffs(g, c, "")
                 diffs += d
+                check(g, d)
                 if not d:
                     matches.append(phrase(g))
                 else:
@@ -151,17 +166,32 @@ def program_difference(goal: Program, cand: Program) -> tuple[list[str], list[Di
         if op in ("delete", "replace"):
             for g in goal.actions[i1:i2]:
                 diffs.append(Difference("missing", f"the goal's '{phrase(g)}' is missing", phrase(g), weight=1.5))
+                checks.append(f"{phrase(g)}: missing")
         if op in ("insert", "replace"):
             for c in cand.actions[j1:j2]:
                 diffs.append(Difference("extra", f"it adds '{phrase(c, False)}', which the goal does not ask for",
                                         f"leave out the {ACTIONS[c.name].doc}", weight=0.5))
-    return matches, diffs, n_matched
+                extras.append(phrase(c, False))
+    checks += [f"extra: {e}" for e in extras]
+    return matches, diffs, n_matched, checks
 
 
-def assess_programs(goal: Program, cand: Program, rng: random.Random) -> Assessment:
-    matches, diffs, n_matched = program_difference(goal, cand)
+def _join_problems(diffs: list[Difference]) -> str:
+    return "; ".join(d.problem for d in diffs)
+
+
+# Assessment styles: "compare" lists what matches and what differs; "checklist" gives one verdict per goal
+# action right after naming it, so the step that decides the level is a lookup a small model can make.
+ASSESSMENT_STYLES = ("compare", "checklist")
+
+
+def assess_programs(goal: Program, cand: Program, rng: random.Random, style: str = "compare") -> Assessment:
+    if style not in ASSESSMENT_STYLES:
+        raise ValueError(f"unknown assessment style {style!r}; choose from {', '.join(ASSESSMENT_STYLES)}")
+    matches, diffs, n_matched, checks = compare_programs(goal, cand)
     level = level_from_differences(diffs, len(goal.actions), n_matched=n_matched)
-    return write_assessment(level, matches, diffs, rng, shown=describe_program(cand), asked=describe_program(goal))
+    return write_assessment(level, matches, diffs, rng, shown=describe_program(cand), asked=describe_program(goal),
+                            checks=checks if style == "checklist" else None)
 
 
 def describe_program(program: Program) -> str:

@@ -49,6 +49,15 @@ class SFTConfig:
     sources: dict = field(default_factory=dict)  # stage, engine, vq and init paths
 
 
+def _release_single_process_state() -> None:
+    """accelerate keeps one precision setting per process; a second run in the same process (stage 2 after stage 1
+    in `pipeline`, or after a bf16 GRPO run) may ask for another. Outside a distributed launch nothing else holds
+    that state, so it is cleared; the process group (PartialState) is left alone."""
+    from accelerate.state import AcceleratorState, DistributedType
+    if AcceleratorState._shared_state and AcceleratorState().distributed_type == DistributedType.NO:
+        AcceleratorState._reset_state()
+
+
 class SFTDataset(torch.utils.data.Dataset):
     """Annotation entries -> tokenised examples, re-drawn on every access."""
 
@@ -116,6 +125,7 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint"
+    _release_single_process_state()
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum,
                               mixed_precision="bf16" if cfg.bf16 else "no")
     torch.manual_seed(cfg.seed)

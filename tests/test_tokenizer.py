@@ -151,6 +151,8 @@ def test_training_resume_matches_uninterrupted_run(toy_dataset, tmp_path):
         assert torch.allclose(full[k].float(), resumed[k].float(), atol=1e-5), k
     log = json.loads((tmp_path / "full" / "train_log.json").read_text())
     assert log["history"][-1]["mpjpe_mm"] > 0
+    # no learning rate given: the tiny preset's own default is used and recorded
+    assert json.loads((tmp_path / "full" / "train_config.json").read_text())["train"]["lr"] == 6e-4
 
 
 def test_cli_tokenize_detokenize(toy_dataset, tmp_path, capsys):

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from ..llm.templates import NO_REFINEMENT
 
 LEVELS = ("poor", "partial", "close", "perfect")  # index = level 0..3
+# "compare" lists what matches and what differs; "checklist" gives one verdict per goal action right after
+# naming it, so the step that decides the level is a lookup a small model can make (procedural data only).
+ASSESSMENT_STYLES = ("compare", "checklist")
 _LEVEL_RE = re.compile(r"alignment is (poor|partial|close|perfect)", re.IGNORECASE)
 
 _OPENERS = {

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from ..data.annotations import MotionRef, write_annotations
 from ..data.humanml3d import Clip, MotionTextDataset
 from ..fileio import save_npy, write_text
-from .assessment import write_assessment
+from .assessment import ASSESSMENT_STYLES, write_assessment
 from .records import GoalRecord, ScoredCandidate, stage1_annotations, stage2_annotations
 
 STAGE1_FILES = {
@@ -55,7 +55,7 @@ class EngineConfig:
     limit: int | None = None
     workers: int | None = None
     seed: int = 0
-    assessment_style: str = "compare"  # or "checklist" (procedural data; see programs.ASSESSMENT_STYLES)
+    assessment_style: str = "compare"  # one of ASSESSMENT_STYLES; "checklist" needs procedural data
 
 
 def _ranked_picks(order: np.ndarray, exclude: str, ids: list[str], n: int, rng: random.Random) -> list[int]:
@@ -135,6 +135,8 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
     clips = [c for c in ds.clips if c.id == c.source_id]  # whole motions; sub-clips have no program of their own
     if cfg.limit:
         clips = clips[: cfg.limit]
+    if cfg.assessment_style not in ASSESSMENT_STYLES:  # checked before any rendering work
+        raise ValueError(f"unknown assessment style {cfg.assessment_style!r}; choose from {', '.join(ASSESSMENT_STYLES)}")
     rng = random.Random(cfg.seed)
     programs = {c.id: load_program_for(root, c.id) for c in clips}
     procedural = all(p is not None for p in programs.values()) and bool(programs)

@@ -38,7 +38,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--assessment-style", choices=("compare", "checklist"), default="compare",
+    from .assessment import ASSESSMENT_STYLES
+    p.add_argument("--assessment-style", choices=ASSESSMENT_STYLES, default="compare",
                    help="compare: what matches, then what differs; checklist: one verdict per goal action "
                         "(procedural data only)")
     p.set_defaults(func=build_main)

@@ -12,7 +12,7 @@ import random
 
 from ..data.synth.actions import ACTIONS, UPPER_ACTIONS
 from ..data.synth.program import Action, Program
-from .assessment import Assessment, Difference, level_from_differences, write_assessment
+from .assessment import ASSESSMENT_STYLES, Assessment, Difference, _join, level_from_differences, write_assessment
 
 _NUM = {1: "once", 2: "twice"}
 _DIR_WORDS = {"forward": "forward", "backward": "backward", "left": "to the left", "right": "to the right",
@@ -135,7 +135,7 @@ def compare_programs(goal: Program, cand: Program) -> tuple[list[str], list[Diff
     matches, diffs, checks = [], [], []
 
     def check(g, d):
-        checks.append(f"{phrase(g)}: done" + (", but " + _join_problems(d) if d else ""))
+        checks.append(f"{phrase(g)}: done" + (", but " + _join([x.problem for x in d]) if d else ""))
 
     if gn != cn and sorted(gn) == sorted(cn) and len(gn) > 1:
         diffs.append(Difference("order", "the actions come in the wrong order: " + ", then ".join(
@@ -174,15 +174,6 @@ def compare_programs(goal: Program, cand: Program) -> tuple[list[str], list[Diff
                 extras.append(phrase(c, False))
     checks += [f"extra: {e}" for e in extras]
     return matches, diffs, n_matched, checks
-
-
-def _join_problems(diffs: list[Difference]) -> str:
-    return "; ".join(d.problem for d in diffs)
-
-
-# Assessment styles: "compare" lists what matches and what differs; "checklist" gives one verdict per goal
-# action right after naming it, so the step that decides the level is a lookup a small model can make.
-ASSESSMENT_STYLES = ("compare", "checklist")
 
 
 def assess_programs(goal: Program, cand: Program, rng: random.Random, style: str = "compare") -> Assessment:

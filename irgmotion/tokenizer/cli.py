@@ -22,16 +22,10 @@ def _tokenizer(path: str):
         raise UsageError(str(exc)) from None
 
 
-# T2M-GPT trains its 512-wide tokenizer at 2e-4 for 300k steps; the tiny preset has ~6k steps on a CPU and
-# reached 30 mm (root-relative, test split) at 6e-4 against 52 mm at 2e-4 (docs/tokenizer_card.md).
-DEFAULT_LR = {"tiny": 6e-4, "paper": 2e-4}
-
-
 def train_vq_main(args) -> int:
     from .train import TrainVQConfig, train_vq
-    lr = DEFAULT_LR[args.preset] if args.lr is None else args.lr
     cfg = TrainVQConfig(data=args.data, out=args.out, preset=args.preset, steps=args.steps,
-                        batch_size=args.batch_size, window=args.window, lr=lr, seed=args.seed,
+                        batch_size=args.batch_size, window=args.window, lr=args.lr, seed=args.seed,
                         val_every=args.val_every, threads=args.threads, max_minutes=args.max_minutes)
     if not Path(args.data).is_dir():
         raise UsageError(f"{args.data}: dataset directory not found")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,11 @@ from .model import MotionVQVAE, VQConfig, get_preset
 from .pretrained import MotionTokenizer
 
 
+# T2M-GPT trains its 512-wide tokenizer at 2e-4 for 300k steps; the tiny preset gets ~6k steps on a CPU and
+# reached 30 mm (root-relative, test split) at 6e-4 against 52 mm at 2e-4 (docs/tokenizer_card.md).
+DEFAULT_LR = {"tiny": 6e-4, "paper": 2e-4}
+
+
 @dataclass
 class TrainVQConfig:
     data: str
@@ -29,7 +34,7 @@ class TrainVQConfig:
     steps: int = 6000
     batch_size: int = 64
     window: int = 64
-    lr: float = 2e-4
+    lr: float | None = None  # None: the preset's DEFAULT_LR
     weight_decay: float = 0.0
     warmup: int = 200
     val_every: int = 500
@@ -108,6 +113,8 @@ def _lr_at(step: int, cfg: TrainVQConfig) -> float:
 
 
 def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print) -> dict:
+    if cfg.lr is None:
+        cfg = replace(cfg, lr=DEFAULT_LR.get(cfg.preset, DEFAULT_LR["paper"]))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)

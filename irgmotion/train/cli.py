@@ -112,8 +112,8 @@ def _train(args) -> int:
     cfg = SFTConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                     max_length=args.max_length, checkpoint_every=args.checkpoint_every, seed=args.seed, bf16=args.bf16,
                     max_minutes=args.max_minutes, threads=args.threads, warmup=args.warmup,
-                    pause_at=args.pause_at, task_weights=task_weights, sources={"stage": args.stage, "engine": str(engine), "vq": str(args.vq),
-                                                        "init": args.init})
+                    pause_at=args.pause_at, task_weights=task_weights,
+                    sources={"stage": args.stage, "engine": str(engine), "vq": str(args.vq), "init": args.init})
     result = train_sft(llm, entries, catalog, cfg, resume=args.resume)
     print(f"saved stage-{args.stage} model to {args.out}: {result['steps']} steps, final loss {result['final_loss']}")
     return 0

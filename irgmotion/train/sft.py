@@ -50,9 +50,9 @@ class SFTConfig:
 
 
 def _release_single_process_state() -> None:
-    """accelerate keeps one precision setting per process; a second run in the same process (stage 2 after stage 1
-    in `pipeline`, or after a bf16 GRPO run) may ask for another. Outside a distributed launch nothing else holds
-    that state, so it is cleared; the process group (PartialState) is left alone."""
+    """accelerate keeps one precision setting per process, so a full-precision run after a bf16 one in the same
+    process (a notebook, the test suite) would fail. Outside a distributed launch nothing else holds that state,
+    so it is cleared; the process group (PartialState) is left alone."""
     from accelerate.state import AcceleratorState, DistributedType
     if AcceleratorState._shared_state and AcceleratorState().distributed_type == DistributedType.NO:
         AcceleratorState._reset_state()

@@ -1,4 +1,4 @@
-from irgmotion.bench.stage1 import description_accuracy
+from irgmotion.bench.stage1 import description_accuracy, level_confusion
 
 TRUTH = ("The goal asks for: jog forward 4 steps. The motion shows: march in place 3 steps, then clap 5 times. "
          "The problem: it adds 'clap 5 times'. Alignment is poor. The goal is not carried out.")
@@ -17,3 +17,13 @@ def test_level_accuracy_is_also_scored_on_exactly_described_pairs():
     scores = description_accuracy([TRUTH, TRUTH, wrong_motion], [TRUTH] * 3, levels=[0, 1, 0], truth_levels=[0, 0, 0])
     assert scores["pairs_described_exactly"] == 2
     assert scores["level_accuracy_when_described_exactly"] == 0.5
+
+
+def test_level_confusion_counts_each_stated_level_per_true_level():
+    said = [3, 2, None, 0, 0]
+    truth = [3, 3, 3, 0, 1]
+    conf = level_confusion(said, truth)
+    assert conf["perfect"] == {"poor": 0, "partial": 0, "close": 1, "perfect": 1, "none": 1}
+    assert conf["poor"]["poor"] == 1 and conf["partial"]["poor"] == 1
+    assert "close" not in conf  # no pair had that true level
+    assert sum(sum(row.values()) for row in conf.values()) == len(truth)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.annotations import read_annotations
 from ..data.humanml3d import MotionTextDataset
-from ..engine.assessment import level_of
+from ..engine.assessment import LEVELS, level_of
 from ..evaluator import load_evaluator
 from ..evaluator.metrics import caption_scores
 from ..evaluator.protocol import Generated, evaluate
@@ -53,6 +53,14 @@ def description_accuracy(said: list[str], truth: list[str], levels: list | None 
         out["pairs_described_exactly"] = len(both)
         out["level_accuracy_when_described_exactly"] = float(np.mean([lv == tl for lv, tl in both]))
     return out
+
+
+def level_confusion(said: list, truth: list) -> dict:
+    """How often each true level is stated as each level ("none" where no level was stated), so a card can
+    say what a missed level is mistaken for."""
+    names = {None: "none", **dict(enumerate(LEVELS))}
+    return {LEVELS[t]: {names[s]: sum(1 for a, b in zip(said, truth) if b == t and a == s)
+                        for s in (*range(len(LEVELS)), None)} for t in sorted(set(truth))}
 
 
 def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, log=print) -> dict:
@@ -91,6 +99,7 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
                             "unparsed": int(sum(lv is None for lv in levels)),
                             "per_level_accuracy": {str(k): float(np.mean([a == b for a, b in zip(levels, truth) if b == k]))
                                                    for k in range(4) if k in truth},
+                            "confusion": level_confusion(levels, truth),
                             **description_accuracy(said, [c.text["<Assessment_Analysis>"][0] for c in cands], levels, truth)}
     instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, batch_size=32))
     report["instruction"] = {"no_refinement_accuracy": float(np.mean([is_no_refinement(s) == (t == 3)

@@ -23,10 +23,12 @@ PRESETS = {
                "--max-minutes", "20"],
         "guo": ["--threads", "1", "--max-minutes", "18"],
         "tmr": ["--threads", "1", "--max-minutes", "15"],
-        "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "3", "--workers", "2"],
-        # One 60-minute stage-1 run; the bundle's stage 1 was 30 + 30 minutes (docs/bundle_card.md).
+        # Checklist assessments: one verdict per goal action (docs/stage1_card.md).
+        "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "4", "--workers", "2",
+                   "--assessment-style", "checklist"],
+        # One 60-minute stage-1 run, as the bundle's.
         "stage1": ["--preset", "tiny", "--steps", "4500", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
-                   "--task-weights", "tm2t_assessment_analysis=4",
+                   "--task-weights", "tm2t_assessment_analysis=6",
                    "--max-minutes", "60", "--max-length", "768", "--threads", "2"],
         # Traces run to ~1,600 tokens with five motions; a shorter limit would cut off their endings.
         "stage2": ["--steps", "900", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",

@@ -39,7 +39,7 @@ class BenchConfig:
     limit: int | None = 320
     repeats: int = 20
     batch_size: int = 32
-    max_new_tokens: int = 1400  # six rounds of ~210 tokens (describe-compare-judge assessments) + analysis
+    max_new_tokens: int = 1400  # six rounds of ~210 tokens (restate, describe, check, judge) + analysis
     max_rounds: int = 6
     seed: int = 0
     out: str = "docs/results"

@@ -70,7 +70,8 @@ def level_from_differences(diffs: list[Difference], n_goal_actions: int, n_match
     return 0
 
 
-def _join(items: list[str]) -> str:
+def join_phrases(items: list[str]) -> str:
+    """"a, b and c": how assessments, checklists and instructions list things."""
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
@@ -94,14 +95,14 @@ def write_assessment(level: int, matches: list[str], diffs: list[Difference], rn
     if checks is not None:
         parts.append("Check: " + "; ".join(checks) + ".")
     elif matches and level > 0:
-        parts.append(rng.choice(["It correctly shows ", "Correct: ", "What matches: "]) + _join(matches) + ".")
+        parts.append(rng.choice(["It correctly shows ", "Correct: ", "What matches: "]) + join_phrases(matches) + ".")
     if diffs and checks is None:
         problems = [d.problem for d in diffs]
-        parts.append(rng.choice(["However, ", "But ", "The problem: ", "What is wrong: "]) + _join(problems) + ".")
+        parts.append(rng.choice(["However, ", "But ", "The problem: ", "What is wrong: "]) + join_phrases(problems) + ".")
     parts.append(f"Alignment is {LEVELS[level]}. {rng.choice(_OPENERS[level])}.")
     if level == 3:
         return Assessment(level, " ".join(parts), NO_REFINEMENT, diffs)
     fixes = [d.fix for d in diffs] or ["perform the motion the goal describes"]
-    refinement = rng.choice(["", "Please ", "To fix it, "]) + _join(fixes) + "."
+    refinement = rng.choice(["", "Please ", "To fix it, "]) + join_phrases(fixes) + "."
     refinement = refinement[0].upper() + refinement[1:]
     return Assessment(level, " ".join(parts), refinement, diffs)

@@ -12,7 +12,8 @@ import random
 
 from ..data.synth.actions import ACTIONS, UPPER_ACTIONS
 from ..data.synth.program import Action, Program
-from .assessment import ASSESSMENT_STYLES, Assessment, Difference, _join, level_from_differences, write_assessment
+from .assessment import (ASSESSMENT_STYLES, Assessment, Difference, join_phrases, level_from_differences,
+                         write_assessment)
 
 _NUM = {1: "once", 2: "twice"}
 _DIR_WORDS = {"forward": "forward", "backward": "backward", "left": "to the left", "right": "to the right",
@@ -135,7 +136,7 @@ def compare_programs(goal: Program, cand: Program) -> tuple[list[str], list[Diff
     matches, diffs, checks = [], [], []
 
     def check(g, d):
-        checks.append(f"{phrase(g)}: done" + (", but " + _join([x.problem for x in d]) if d else ""))
+        checks.append(f"{phrase(g)}: done" + (", but " + join_phrases([x.problem for x in d]) if d else ""))
 
     if gn != cn and sorted(gn) == sorted(cn) and len(gn) > 1:
         diffs.append(Difference("order", "the actions come in the wrong order: " + ", then ".join(

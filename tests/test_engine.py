@@ -91,6 +91,29 @@ def test_checklist_gives_one_verdict_per_goal_action_before_the_level(kind, verd
         assess_programs(GOAL, GOAL, rng, style="other")
 
 
+@pytest.mark.parametrize("kind", ["wrong_side", "amplitude", "missing", "order"])
+def test_aligned_checklist_writes_the_matching_motion_action_before_each_verdict(kind):
+    from irgmotion.engine.programs import phrase
+    cand = (validate_program({"actions": [a.to_dict() for a in GOAL.actions[:2]]}) if kind == "missing"
+            else perturb(GOAL, kind, random.Random(5)))
+    a = assess_programs(GOAL, cand, random.Random(0), style="aligned")
+    plain = assess_programs(GOAL, cand, random.Random(0), style="checklist")
+    assert a.level == plain.level and a.refinement == plain.refinement  # same judgement, other wording
+    check = a.assessment[a.assessment.index("Check: ") + 7:a.assessment.index(" Alignment is")].rstrip(".")
+    rows = [r.split(" | ") for r in check.split("; ") if " | " in r]
+    assert [r[0] for r in rows] == [phrase(g) for g in GOAL.actions]  # every goal action, in order
+    for goal_phrase, shown, verdict in rows:
+        if verdict == "missing":
+            assert kind == "missing" and shown == "shown: nothing"
+        else:
+            # the verdict says "done" exactly when the two adjacent phrases agree (a small action is marked)
+            assert shown.startswith("shown: ") and (verdict == "done") == (shown[7:] == goal_phrase)
+    if kind == "amplitude":
+        assert "(small)" in a.assessment.split("Check: ")[0] and "too small" in check
+    perfect = assess_programs(GOAL, GOAL, random.Random(0), style="aligned")
+    assert perfect.level == 3 and "(small)" not in perfect.assessment and perfect.assessment.count("| done") == 3
+
+
 def test_caption_comparer():
     cmp = CaptionComparer()
     assert cmp("a man kicks with his left leg", "a person kicks with the left leg").level == 3

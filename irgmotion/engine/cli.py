@@ -40,6 +40,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     from .assessment import ASSESSMENT_STYLES
     p.add_argument("--assessment-style", choices=ASSESSMENT_STYLES, default="compare",
-                   help="compare: what matches, then what differs; checklist: one verdict per goal action "
-                        "(procedural data only)")
+                   help="compare: what matches, then what differs; checklist: one verdict per goal action; "
+                        "aligned: each goal action, the motion's matching action, then the verdict "
+                        "(checklist and aligned: procedural data only)")
     p.set_defaults(func=build_main)

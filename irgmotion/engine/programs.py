@@ -42,8 +42,9 @@ def _times(n: int, unit: str = "times") -> str:
     return f"{n} {unit if n != 1 else unit.rstrip('s')}"
 
 
-def phrase(a: Action, with_upper: bool = True) -> str:
-    """A short imperative phrase for an action, e.g. 'wave the right hand 3 times'."""
+def phrase(a: Action, with_upper: bool = True, small: tuple[bool, bool] = (False, False)) -> str:
+    """A short imperative phrase for an action, e.g. 'wave the right hand 3 times'.
+    `small` marks the action and its upper-body action "(small)" where an assessment saw them too small."""
     spec, p = ACTIONS[a.name], _params(a)
     words = [spec.doc]
     if "direction" in p and spec.category != "upper":
@@ -63,10 +64,21 @@ def phrase(a: Action, with_upper: bool = True) -> str:
     for name, unit in (("count", "times"), ("steps", "steps"), ("turns", "turns")):
         if name in p:
             words.append(_times(int(p[name]), unit))
-    text = " ".join(w for w in words if w)
+    text = " ".join(w for w in words if w) + (" (small)" if small[0] else "")
     if with_upper and a.upper is not None:
-        text += " while doing this: " + phrase(a.upper, with_upper=False)
+        text += " while doing this: " + phrase(a.upper, with_upper=False, small=(small[1], False))
     return text
+
+
+def _too_small(g: Action, c: Action) -> bool:
+    """The rule _param_diffs applies to amplitude: under 70% of the goal's."""
+    gp, cp = _params(g), _params(c)
+    return any(n in gp and n in cp and float(cp[n]) < 0.7 * float(gp[n]) for n in AMPLITUDE_PARAMS)
+
+
+def _small_marks(g: Action, c: Action) -> tuple[bool, bool]:
+    upper = g.upper is not None and c.upper is not None and g.upper.name == c.upper.name and _too_small(g.upper, c.upper)
+    return _too_small(g, c), upper
 
 
 def _param_diffs(g: Action, c: Action, where: str) -> list[Difference]:
@@ -125,41 +137,53 @@ def _param_diffs(g: Action, c: Action, where: str) -> list[Difference]:
 
 def program_difference(goal: Program, cand: Program) -> tuple[list[str], list[Difference], int]:
     """(what matches, what differs, how many goal actions the candidate performs) between two programs."""
-    matches, diffs, n_matched, _ = compare_programs(goal, cand)
+    matches, diffs, n_matched, _, _ = compare_programs(goal, cand)
     return matches, diffs, n_matched
 
 
-def compare_programs(goal: Program, cand: Program) -> tuple[list[str], list[Difference], int, list[str]]:
+def compare_programs(goal: Program, cand: Program, aligned: bool = False,
+                     ) -> tuple[list[str], list[Difference], int, list[str], dict[int, tuple[bool, bool]]]:
     """program_difference plus a checklist: one verdict per goal action, in the goal's order ("walk forward
-    4 steps: done", "clap twice: missing", "jump twice: done, but ..."), then the candidate's extra actions."""
+    4 steps: done", "clap twice: missing", "jump twice: done, but ..."), then the candidate's extra actions;
+    last, for each candidate action matched to a goal action (by position), whether it and its upper-body
+    action are too small against it.
+    Aligned, each goal action is followed by the motion's matching action before its verdict
+    ("jump twice | shown: jump twice (small) | done, but the jump is too small")."""
     gn, cn = goal.names, cand.names
-    matches, diffs, checks = [], [], []
+    matches, diffs, checks, small = [], [], [], {}
 
-    def check(g, d):
-        checks.append(f"{phrase(g)}: done" + (", but " + join_phrases([x.problem for x in d]) if d else ""))
+    def check(g, d, j):
+        c = cand.actions[j]
+        small[j] = _small_marks(g, c)
+        verdict = "done" + (", but " + join_phrases([x.problem for x in d]) if d else "")
+        checks.append(f"{phrase(g)} | shown: {phrase(c, small=small[j])} | {verdict}" if aligned
+                      else f"{phrase(g)}: {verdict}")
+
+    def check_missing(g):
+        checks.append(f"{phrase(g)} | shown: nothing | missing" if aligned else f"{phrase(g)}: missing")
 
     if gn != cn and sorted(gn) == sorted(cn) and len(gn) > 1:
         diffs.append(Difference("order", "the actions come in the wrong order: " + ", then ".join(
             ACTIONS[n].doc for n in cn), "do them in this order: " + ", then ".join(phrase(a) for a in goal.actions)))
-        pairs = [(g, next(c for c in cand.actions if c.name == g.name)) for g in goal.actions]
-        for g, c in pairs:
-            d = _param_diffs(g, c, "")
+        pairs = [(g, next(j for j, c in enumerate(cand.actions) if c.name == g.name)) for g in goal.actions]
+        for g, j in pairs:
+            d = _param_diffs(g, cand.actions[j], "")
             diffs += d
-            check(g, d)
+            check(g, d, j)
             if not d:
                 matches.append(phrase(g))
         checks.append("order: wrong")
-        return matches, diffs, len(gn), checks
+        return matches, diffs, len(gn), checks, small
     sm = difflib.SequenceMatcher(a=gn, b=cn, autojunk=False)
     n_matched = 0
     extras = []
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
             n_matched += i2 - i1
-            for g, c in zip(goal.actions[i1:i2], cand.actions[j1:j2]):
-                d = _param_diffs(g, c, "")
+            for g, j in zip(goal.actions[i1:i2], range(j1, j2)):
+                d = _param_diffs(g, cand.actions[j], "")
                 diffs += d
-                check(g, d)
+                check(g, d, j)
                 if not d:
                     matches.append(phrase(g))
                 else:
@@ -167,28 +191,32 @@ def compare_programs(goal: Program, cand: Program) -> tuple[list[str], list[Diff
         if op in ("delete", "replace"):
             for g in goal.actions[i1:i2]:
                 diffs.append(Difference("missing", f"the goal's '{phrase(g)}' is missing", phrase(g), weight=1.5))
-                checks.append(f"{phrase(g)}: missing")
+                check_missing(g)
         if op in ("insert", "replace"):
             for c in cand.actions[j1:j2]:
                 diffs.append(Difference("extra", f"it adds '{phrase(c, False)}', which the goal does not ask for",
                                         f"leave out the {ACTIONS[c.name].doc}", weight=0.5))
                 extras.append(phrase(c, False))
     checks += [f"extra: {e}" for e in extras]
-    return matches, diffs, n_matched, checks
+    return matches, diffs, n_matched, checks, small
 
 
 def assess_programs(goal: Program, cand: Program, rng: random.Random, style: str = "compare") -> Assessment:
     if style not in ASSESSMENT_STYLES:
         raise ValueError(f"unknown assessment style {style!r}; choose from {', '.join(ASSESSMENT_STYLES)}")
-    matches, diffs, n_matched, checks = compare_programs(goal, cand)
+    matches, diffs, n_matched, checks, small = compare_programs(goal, cand, aligned=style == "aligned")
     level = level_from_differences(diffs, len(goal.actions), n_matched=n_matched)
-    return write_assessment(level, matches, diffs, rng, shown=describe_program(cand), asked=describe_program(goal),
-                            checks=checks if style == "checklist" else None)
+    # aligned: the motion's description also carries what looked too small against the goal, so every
+    # difference a verdict names is already written down before the verdict
+    shown = describe_program(cand, small if style == "aligned" else None)
+    return write_assessment(level, matches, diffs, rng, shown=shown, asked=describe_program(goal),
+                            checks=checks if style in ("checklist", "aligned") else None)
 
 
-def describe_program(program: Program) -> str:
+def describe_program(program: Program, small: dict[int, tuple[bool, bool]] | None = None) -> str:
     """The canonical description assessments use: 'walk forward 4 steps, then jump twice'."""
-    return ", then ".join(phrase(a) for a in program.actions)
+    small = small or {}
+    return ", then ".join(phrase(a, small=small.get(i, (False, False))) for i, a in enumerate(program.actions))
 
 
 # ---- controlled near-misses ------------------------------------------------------------

@@ -127,7 +127,8 @@ class Reasoner:
         return [t.strip() for t in generate_texts(self.llm, prompts, opts)]
 
     def assess(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions | None = None) -> list[str]:
-        opts = opts or DecodeOptions(max_new_tokens=96)
+        # checklist assessments restate the goal and the motion before judging: up to ~260 tokens
+        opts = opts or DecodeOptions(max_new_tokens=320)
         prompts = [self.llm.prompt(self._user("<Text_Motion2Alignment_Analysis_Template>", Goal_Caption=g,
                                               Generated_Motion=motion_to_string(m))) for g, m in zip(goals, motions)]
         return [t.strip() for t in generate_texts(self.llm, prompts, opts)]

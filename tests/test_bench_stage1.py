@@ -1,4 +1,4 @@
-from irgmotion.bench.stage1 import description_accuracy, level_confusion
+from irgmotion.bench.stage1 import description_accuracy, level_confusion, wilson_interval
 
 TRUTH = ("The goal asks for: jog forward 4 steps. The motion shows: march in place 3 steps, then clap 5 times. "
          "The problem: it adds 'clap 5 times'. Alignment is poor. The goal is not carried out.")
@@ -27,3 +27,12 @@ def test_level_confusion_counts_each_stated_level_per_true_level():
     assert conf["poor"]["poor"] == 1 and conf["partial"]["poor"] == 1
     assert "close" not in conf  # no pair had that true level
     assert sum(sum(row.values()) for row in conf.values()) == len(truth)
+
+
+def test_wilson_interval_brackets_the_rate_and_narrows_with_more_pairs():
+    lo, hi = wilson_interval(265, 400)
+    assert lo < 265 / 400 < hi and 0.60 < lo and hi < 0.71
+    lo4, hi4 = wilson_interval(1060, 1600)
+    assert hi4 - lo4 < (hi - lo) * 0.6
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] <= 1.0 + 1e-12
+    assert wilson_interval(0, 0) == (0.0, 1.0)

@@ -55,6 +55,17 @@ def description_accuracy(said: list[str], truth: list[str], levels: list | None 
     return out
 
 
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval of a proportion (Wilson score; unlike the normal approximation it stays inside [0, 1]
+    and is honest for a few hundred pairs)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))  # clamp float round-off
+
+
 def level_confusion(said: list, truth: list) -> dict:
     """How often each true level is stated as each level ("none" where no level was stated), so a card can
     say what a missed level is mistaken for."""
@@ -95,7 +106,9 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
     said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=320, batch_size=32))
     truth = [c.meta["level"] for c in cands]
     levels = [level_of(s) for s in said]
-    report["assessment"] = {"pairs": len(cands), "level_accuracy": float(np.mean([a == b for a, b in zip(levels, truth)])),
+    hits = sum(a == b for a, b in zip(levels, truth))
+    report["assessment"] = {"pairs": len(cands), "level_accuracy": hits / len(cands),
+                            "level_accuracy_ci95": wilson_interval(hits, len(cands)),
                             "unparsed": int(sum(lv is None for lv in levels)),
                             "per_level_accuracy": {str(k): float(np.mean([a == b for a, b in zip(levels, truth) if b == k]))
                                                    for k in range(4) if k in truth},
@@ -124,7 +137,9 @@ def bench_stage1_main(args) -> int:
     gt = report["t2m"]["Ground truth"]
     print(f"direct T2M R-precision top-1/2/3: {t2m['top1']['mean']:.3f} / {t2m['top2']['mean']:.3f} / "
           f"{t2m['top3']['mean']:.3f} (ground truth {gt['top3']['mean']:.3f} top-3), FID {t2m['fid']['mean']:.3f}")
-    print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} on {report['assessment']['pairs']} pairs")
+    lo, hi = report["assessment"]["level_accuracy_ci95"]
+    print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}) "
+          f"on {report['assessment']['pairs']} pairs")
     for key in ("goal_restated_exactly", "motion_described_exactly", "level_accuracy_when_described_exactly"):
         if key in report["assessment"]:
             print(f"assessment {key.replace('_', ' ')}: {report['assessment'][key]:.3f}")

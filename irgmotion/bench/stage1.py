@@ -25,7 +25,7 @@ from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..llm.trace import is_no_refinement
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import Reasoner
+from ..reason.pipeline import ASSESSMENT_MAX_TOKENS, Reasoner
 from ..tokenizer.catalog import MotionCatalog
 from ..tokenizer.pretrained import MotionTokenizer
 
@@ -103,7 +103,7 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
     cands = cands[:pairs]
     goals_text = [c.text["<Goal_Caption>"][0] for c in cands]
     motions_ids = [catalog(c.motions["<Generated_Motion>"]) for c in cands]
-    said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=320, batch_size=32))
+    said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=ASSESSMENT_MAX_TOKENS, batch_size=32))
     truth = [c.meta["level"] for c in cands]
     levels = [level_of(s) for s in said]
     hits = sum(a == b for a, b in zip(levels, truth))

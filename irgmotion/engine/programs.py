@@ -27,6 +27,11 @@ COUNT_PARAMS = ("count", "steps", "turns")
 AMPLITUDE_PARAMS = ("height", "depth", "amount")
 
 
+def too_small(value, goal_value) -> bool:
+    """The one amplitude rule: under 70% of the goal's is an error (assessments, "(small)" marks, perturbations)."""
+    return float(value) < 0.7 * float(goal_value)
+
+
 def _is_side(name: str, action: str) -> bool:
     p = ACTIONS[action].params.get(name)
     return p is not None and p.kind == "choice" and set(p.values) <= {"left", "right", "both"} and name != "direction"
@@ -71,9 +76,8 @@ def phrase(a: Action, with_upper: bool = True, small: tuple[bool, bool] = (False
 
 
 def _too_small(g: Action, c: Action) -> bool:
-    """The rule _param_diffs applies to amplitude: under 70% of the goal's."""
     gp, cp = _params(g), _params(c)
-    return any(n in gp and n in cp and float(cp[n]) < 0.7 * float(gp[n]) for n in AMPLITUDE_PARAMS)
+    return any(n in gp and n in cp and too_small(cp[n], gp[n]) for n in AMPLITUDE_PARAMS)
 
 
 def _small_marks(g: Action, c: Action) -> tuple[bool, bool]:
@@ -114,7 +118,7 @@ def _param_diffs(g: Action, c: Action, where: str) -> list[Difference]:
         elif name == "angle":
             out.append(Difference("wrong_direction", f"the {doc}{where} turns {cv} degrees instead of {gv}",
                                   f"turn {gv} degrees"))
-        elif name in AMPLITUDE_PARAMS and float(cv) < 0.7 * float(gv):
+        elif name in AMPLITUDE_PARAMS and too_small(cv, gv):
             out.append(Difference("amplitude", f"the {doc}{where} is too small", f"make the {doc} bigger",
                                   weight=0.5))
         elif name == "path":
@@ -285,7 +289,7 @@ def _perturb(prog: Program, kind: str, rng: random.Random) -> Program | None:
                     k = keys[0]
                     spec = ACTIONS[a.name].params[k]
                     small = max(spec.lo, float(p[k]) * 0.45)
-                    if small >= 0.7 * float(p[k]):
+                    if not too_small(small, p[k]):
                         continue
                     new[k] = round(small, 3)
                 changed = Action(a.name, new, a.upper)

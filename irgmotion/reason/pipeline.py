@@ -49,6 +49,10 @@ class Reasoning:
         return self.trace.first_motion
 
 
+# Checklist and aligned assessments restate the goal and describe the motion before judging: up to ~260 tokens.
+ASSESSMENT_MAX_TOKENS = 320
+
+
 class Reasoner:
     def __init__(self, llm: MotionLLM, vq: MotionTokenizer):
         if llm.codebook_size != vq.codebook_size:
@@ -127,8 +131,7 @@ class Reasoner:
         return [t.strip() for t in generate_texts(self.llm, prompts, opts)]
 
     def assess(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions | None = None) -> list[str]:
-        # checklist assessments restate the goal and the motion before judging: up to ~260 tokens
-        opts = opts or DecodeOptions(max_new_tokens=320)
+        opts = opts or DecodeOptions(max_new_tokens=ASSESSMENT_MAX_TOKENS)
         prompts = [self.llm.prompt(self._user("<Text_Motion2Alignment_Analysis_Template>", Goal_Caption=g,
                                               Generated_Motion=motion_to_string(m))) for g, m in zip(goals, motions)]
         return [t.strip() for t in generate_texts(self.llm, prompts, opts)]

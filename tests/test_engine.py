@@ -114,6 +114,38 @@ def test_aligned_checklist_writes_the_matching_motion_action_before_each_verdict
     assert perfect.level == 3 and "(small)" not in perfect.assessment and perfect.assessment.count("| done") == 3
 
 
+@pytest.mark.parametrize("kind, slot", [
+    ("wrong_side", "upper side right vs left wrong"), ("wrong_direction", "direction forward vs backward wrong"),
+    ("wrong_count", "steps 4 vs "), ("amplitude", "size full vs small wrong"), ("order", "order: walk then jump then kick vs "),
+    ("missing", "upper wave with the right hand twice vs nothing wrong")])
+def test_slots_compare_each_parameter_next_to_its_goal_value(kind, slot):
+    cand = perturb(GOAL, kind, random.Random(5))
+    a = assess_programs(GOAL, cand, random.Random(0), style="slots")
+    plain = assess_programs(GOAL, cand, random.Random(0))
+    assert a.level == plain.level == level_of(a.assessment) and a.refinement == plain.refinement
+    check = a.assessment[a.assessment.index("Check: ") + 7:a.assessment.index(" Alignment is")]
+    assert slot in check
+    # exactly the perturbed parameter is marked wrong; every other comparison agrees word for word
+    verdicts = [s for row in check.rstrip(".").split("; ") for s in row.split(": ", 1)[1].split(", ")]
+    wrong = [v for v in verdicts if v.endswith(" wrong")]
+    assert len(wrong) == 1 and slot.split(" vs ")[0].split(": ")[-1] in wrong[0]
+    for v in verdicts:
+        if v.endswith(" ok") and not v.startswith("steps"):  # steps may differ by one or two
+            goal_side, shown = v[:-3].split(" vs ")
+            assert goal_side.endswith(" " + shown), v
+    perfect = assess_programs(GOAL, GOAL, random.Random(0), style="slots")
+    assert perfect.level == 3 and " wrong" not in perfect.assessment and perfect.assessment.endswith(
+        perfect.assessment[perfect.assessment.index("Alignment is perfect"):])
+    assert "order: walk then jump then kick vs walk then jump then kick right" in perfect.assessment
+
+
+def test_slots_tolerate_a_step_count_off_by_one_or_two():
+    near = validate_program({"actions": [dict(GOAL.actions[0].to_dict(), params={"direction": "forward", "steps": 5}),
+                                         GOAL.actions[1].to_dict(), GOAL.actions[2].to_dict()]})
+    a = assess_programs(GOAL, near, random.Random(0), style="slots")
+    assert a.level == 3 and "steps 4 vs 5 ok" in a.assessment
+
+
 def test_caption_comparer():
     cmp = CaptionComparer()
     assert cmp("a man kicks with his left leg", "a person kicks with the left leg").level == 3

@@ -16,8 +16,10 @@ LEVELS = ("poor", "partial", "close", "perfect")  # index = level 0..3
 # "compare" lists what matches and what differs; "checklist" gives one verdict per goal action right after
 # naming it, so the step that decides the level is a lookup a small model can make (procedural data only);
 # "aligned" also copies the motion's matching action next to each goal action before the verdict, so the
-# verdict compares two adjacent phrases instead of two far-apart lists.
-ASSESSMENT_STYLES = ("compare", "checklist", "aligned")
+# verdict compares two adjacent phrases instead of two far-apart lists; "slots" compares each goal action
+# one parameter at a time ("direction in place vs forward wrong"), so every verdict compares two adjacent
+# words, and always checks the order of the actions.
+ASSESSMENT_STYLES = ("compare", "checklist", "aligned", "slots")
 _LEVEL_RE = re.compile(r"alignment is (poor|partial|close|perfect)", re.IGNORECASE)
 
 _OPENERS = {

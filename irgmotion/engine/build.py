@@ -55,7 +55,7 @@ class EngineConfig:
     limit: int | None = None
     workers: int | None = None
     seed: int = 0
-    assessment_style: str = "compare"  # one of ASSESSMENT_STYLES; "checklist" needs procedural data
+    assessment_style: str = "compare"  # one of ASSESSMENT_STYLES; all but "compare" need procedural data
 
 
 def _ranked_picks(order: np.ndarray, exclude: str, ids: list[str], n: int, rng: random.Random) -> list[int]:

@@ -41,6 +41,7 @@ def add_parsers(sub) -> None:
     from .assessment import ASSESSMENT_STYLES
     p.add_argument("--assessment-style", choices=ASSESSMENT_STYLES, default="compare",
                    help="compare: what matches, then what differs; checklist: one verdict per goal action; "
-                        "aligned: each goal action, the motion's matching action, then the verdict "
-                        "(checklist and aligned: procedural data only)")
+                        "aligned: each goal action, the motion's matching action, then the verdict; "
+                        "slots: each goal action compared one parameter at a time, then the order "
+                        "(all but compare: procedural data only)")
     p.set_defaults(func=build_main)

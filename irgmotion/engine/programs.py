@@ -85,57 +85,105 @@ def _small_marks(g: Action, c: Action) -> tuple[bool, bool]:
     return _too_small(g, c), upper
 
 
+def _param_difference(name: str, g: Action, c: Action, where: str) -> Difference | None:
+    """How the candidate's value of one of the goal action's parameters departs from it, or None."""
+    gp, cp = _params(g), _params(c)
+    gv, cv = gp[name], cp.get(name)
+    if cv == gv:
+        return None
+    if name in ("turn", "angle") and "path" in gp and gp["path"] == "straight" and cp.get("path") == "straight":
+        return None  # a straight walk has no turn to get wrong
+    doc = ACTIONS[g.name].doc
+    if _is_side(name, g.name) or (name in ("direction", "turn", "first") and {gv, cv} <= {"left", "right"}):
+        part = {"hand": "hand", "leg": "leg", "foot": "foot", "knee": "knee"}.get(name, "side")
+        if name in ("direction", "turn", "first"):
+            return Difference("wrong_side", f"the {doc}{where} goes to the {cv} where the goal asks for the {gv}",
+                              f"{doc} to the {gv} instead of the {cv}")
+        parts = lambda v: "both hands" if v == "both" else f"the {v} {part}"  # noqa: E731
+        return Difference("wrong_side", f"the {doc}{where} uses {parts(cv)} where the goal asks for "
+                          f"{parts(gv)}", f"{doc} with {parts(gv)} instead of {parts(cv)}")
+    if name == "direction":
+        return Difference("wrong_direction", f"the {doc}{where} goes {_DIR_WORDS.get(cv, cv)} instead of "
+                          f"{_DIR_WORDS.get(gv, gv)}", f"{doc} {_DIR_WORDS.get(gv, gv)}")
+    if name in COUNT_PARAMS:
+        # Step counts are only loosely visible; a difference of one or two is not an error.
+        if name == "steps" and abs(int(cv) - int(gv)) < 3:
+            return None
+        unit = "times" if name == "count" else name
+        verb = "happens" if name == "count" else "takes"
+        return Difference("wrong_count", f"the {doc}{where} {verb} {_times(int(cv), unit)} instead of "
+                          f"{_times(int(gv), unit)}", f"{doc} {_times(int(gv), unit)}")
+    if name == "angle":
+        return Difference("wrong_direction", f"the {doc}{where} turns {cv} degrees instead of {gv}", f"turn {gv} degrees")
+    if name in AMPLITUDE_PARAMS and too_small(cv, gv):
+        return Difference("amplitude", f"the {doc}{where} is too small", f"make the {doc} bigger", weight=0.5)
+    if name == "path":
+        return Difference("wrong_direction", f"the {doc}{where} follows a {cv} path instead of a {gv} one",
+                          f"{doc} along a {gv} path")
+    return None  # speed, hold, duration: not visible enough to judge
+
+
+def _upper_difference(g: Action, c: Action) -> Difference | None:
+    """A missing, extra or different upper-body action during a matched action."""
+    if g.upper is not None and c.upper is None:
+        return Difference("missing", f"the {phrase(g.upper, False)} during the {g.name} is missing",
+                          f"{phrase(g.upper, False)} while you {ACTIONS[g.name].doc}", weight=1.5)
+    if g.upper is None and c.upper is not None:
+        return Difference("extra", f"it adds a {ACTIONS[c.upper.name].doc} during the {c.name}",
+                          f"do not {ACTIONS[c.upper.name].doc} while you {ACTIONS[c.name].doc}", weight=0.5)
+    if g.upper is not None and c.upper is not None and g.upper.name != c.upper.name:
+        return Difference("missing", f"it does a {ACTIONS[c.upper.name].doc} instead of a "
+                          f"{ACTIONS[g.upper.name].doc} during the {g.name}", f"{phrase(g.upper, False)} instead")
+    return None
+
+
 def _param_diffs(g: Action, c: Action, where: str) -> list[Difference]:
+    out = [d for name in _params(g) if (d := _param_difference(name, g, c, where)) is not None]
+    if (d := _upper_difference(g, c)) is not None:
+        out.append(d)
+    elif g.upper is not None and c.upper is not None:
+        out += _param_diffs(g.upper, c.upper, f" during the {g.name}")
+    return out
+
+
+# The parameters a "slots" assessment compares one at a time, and the word that names each.
+_SLOT_NAMES = {"hand": "side", "leg": "side", "foot": "side", "knee": "side", "first": "first side",
+               "direction": "direction", "path": "path", "turn": "turn", "angle": "angle", "count": "count",
+               "steps": "steps", "turns": "turns", "height": "size", "depth": "size", "amount": "size"}
+
+
+def _slot_value(name: str, value, goal_value) -> str:
+    if name == "direction":
+        return _DIR_WORDS.get(str(value), str(value))
+    if name == "angle":
+        return f"{value} degrees"
+    if name == "count":
+        return _times(int(value))
+    if name in AMPLITUDE_PARAMS:
+        return "small" if too_small(value, goal_value) else "full"
+    return str(value)
+
+
+def _slot_checks(g: Action, c: Action, prefix: str = "") -> list[str]:
+    """One comparison per visible parameter, goal value then motion value then the verdict
+    ("direction in place vs forward wrong", "steps 4 vs 12 wrong"), so each verdict compares two adjacent words; the
+    verdicts come from _param_difference, the same rule the differences use."""
     gp, cp = _params(g), _params(c)
     out = []
-    for name, gv in gp.items():
-        cv = cp.get(name)
-        if cv == gv:
+    for name in gp:
+        if name not in _SLOT_NAMES or (_SLOT_NAMES[name] == "side" and not _is_side(name, g.name)):
             continue
-        if name in ("turn", "angle") and "path" in gp and gp["path"] == "straight" and cp.get("path") == "straight":
-            continue  # a straight walk has no turn to get wrong
-        doc = ACTIONS[g.name].doc
-        if _is_side(name, g.name) or (name in ("direction", "turn", "first") and {gv, cv} <= {"left", "right"}):
-            part = {"hand": "hand", "leg": "leg", "foot": "foot", "knee": "knee"}.get(name, "side")
-            if name in ("direction", "turn", "first"):
-                out.append(Difference("wrong_side", f"the {doc}{where} goes to the {cv} where the goal asks for the {gv}",
-                                      f"{doc} to the {gv} instead of the {cv}"))
-            else:
-                parts = lambda v: "both hands" if v == "both" else f"the {v} {part}"  # noqa: E731
-                out.append(Difference("wrong_side", f"the {doc}{where} uses {parts(cv)} where the goal asks for "
-                                      f"{parts(gv)}", f"{doc} with {parts(gv)} instead of {parts(cv)}"))
-        elif name == "direction":
-            out.append(Difference("wrong_direction", f"the {doc}{where} goes {_DIR_WORDS.get(cv, cv)} instead of "
-                                  f"{_DIR_WORDS.get(gv, gv)}", f"{doc} {_DIR_WORDS.get(gv, gv)}"))
-        elif name in COUNT_PARAMS:
-            # Step counts are only loosely visible; a difference of one or two is not an error.
-            if name == "steps" and abs(int(cv) - int(gv)) < 3:
-                continue
-            unit = "times" if name == "count" else name
-            verb = "happens" if name == "count" else "takes"
-            out.append(Difference("wrong_count", f"the {doc}{where} {verb} {_times(int(cv), unit)} instead of "
-                                  f"{_times(int(gv), unit)}", f"{doc} {_times(int(gv), unit)}"))
-        elif name == "angle":
-            out.append(Difference("wrong_direction", f"the {doc}{where} turns {cv} degrees instead of {gv}",
-                                  f"turn {gv} degrees"))
-        elif name in AMPLITUDE_PARAMS and too_small(cv, gv):
-            out.append(Difference("amplitude", f"the {doc}{where} is too small", f"make the {doc} bigger",
-                                  weight=0.5))
-        elif name == "path":
-            out.append(Difference("wrong_direction", f"the {doc}{where} follows a {cv} path instead of a {gv} one",
-                                  f"{doc} along a {gv} path"))
-    if g.upper is not None and c.upper is None:
-        out.append(Difference("missing", f"the {phrase(g.upper, False)} during the {g.name} is missing",
-                              f"{phrase(g.upper, False)} while you {ACTIONS[g.name].doc}", weight=1.5))
-    elif g.upper is None and c.upper is not None:
-        out.append(Difference("extra", f"it adds a {ACTIONS[c.upper.name].doc} during the {c.name}",
-                              f"do not {ACTIONS[c.upper.name].doc} while you {ACTIONS[c.name].doc}", weight=0.5))
-    elif g.upper is not None and c.upper is not None:
-        if g.upper.name != c.upper.name:
-            out.append(Difference("missing", f"it does a {ACTIONS[c.upper.name].doc} instead of a "
-                                  f"{ACTIONS[g.upper.name].doc} during the {g.name}", f"{phrase(g.upper, False)} instead"))
+        if name in ("path", "turn", "angle") and gp.get("path") == "straight" and cp.get("path") == "straight":
+            continue
+        ok = _param_difference(name, g, c, "") is None
+        out.append(f"{prefix}{_SLOT_NAMES[name]} {_slot_value(name, gp[name], gp[name])} vs "
+                   f"{_slot_value(name, cp.get(name, gp[name]), gp[name])} {'ok' if ok else 'wrong'}")
+    if g.upper is not None or c.upper is not None:
+        if _upper_difference(g, c) is not None:
+            shown = lambda a: phrase(a, False) if a is not None else "nothing"  # noqa: E731
+            out.append(f"upper {shown(g.upper)} vs {shown(c.upper)} wrong")
         else:
-            out += _param_diffs(g.upper, c.upper, f" during the {g.name}")
+            out += _slot_checks(g.upper, c.upper, prefix="upper ")
     return out
 
 
@@ -145,26 +193,38 @@ def program_difference(goal: Program, cand: Program) -> tuple[list[str], list[Di
     return matches, diffs, n_matched
 
 
-def compare_programs(goal: Program, cand: Program, aligned: bool = False,
+def compare_programs(goal: Program, cand: Program, style: str = "compare",
                      ) -> tuple[list[str], list[Difference], int, list[str], dict[int, tuple[bool, bool]]]:
     """program_difference plus a checklist: one verdict per goal action, in the goal's order ("walk forward
     4 steps: done", "clap twice: missing", "jump twice: done, but ..."), then the candidate's extra actions;
     last, for each candidate action matched to a goal action (by position), whether it and its upper-body
     action are too small against it.
     Aligned, each goal action is followed by the motion's matching action before its verdict
-    ("jump twice | shown: jump twice (small) | done, but the jump is too small")."""
+    ("jump twice | shown: jump twice (small) | done, but the jump is too small").
+    Slots, each goal action is followed by one comparison per parameter, and the order of the actions
+    is checked whenever the motion performs the same actions ("order: walk then jump vs walk then jump right")."""
     gn, cn = goal.names, cand.names
+    aligned = style == "aligned"
     matches, diffs, checks, small = [], [], [], {}
 
     def check(g, d, j):
         c = cand.actions[j]
         small[j] = _small_marks(g, c)
         verdict = "done" + (", but " + join_phrases([x.problem for x in d]) if d else "")
-        checks.append(f"{phrase(g)} | shown: {phrase(c, small=small[j])} | {verdict}" if aligned
-                      else f"{phrase(g)}: {verdict}")
+        if style == "slots":  # the goal's words are already written above; the action's name is enough here
+            checks.append(f"{ACTIONS[g.name].doc}: " + (", ".join(_slot_checks(g, c)) or "done"))
+        else:
+            checks.append(f"{phrase(g)} | shown: {phrase(c, small=small[j])} | {verdict}" if aligned
+                          else f"{phrase(g)}: {verdict}")
 
     def check_missing(g):
-        checks.append(f"{phrase(g)} | shown: nothing | missing" if aligned else f"{phrase(g)}: missing")
+        checks.append(f"{phrase(g)} | shown: nothing | missing" if aligned
+                      else f"{ACTIONS[g.name].doc}: missing" if style == "slots" else f"{phrase(g)}: missing")
+
+    def order_check(right: bool):
+        names = lambda prog: " then ".join(ACTIONS[n].doc for n in prog.names)  # noqa: E731
+        checks.append(f"order: {names(goal)} vs {names(cand)} {'right' if right else 'wrong'}" if style == "slots"
+                      else "order: wrong")
 
     if gn != cn and sorted(gn) == sorted(cn) and len(gn) > 1:
         diffs.append(Difference("order", "the actions come in the wrong order: " + ", then ".join(
@@ -176,7 +236,7 @@ def compare_programs(goal: Program, cand: Program, aligned: bool = False,
             check(g, d, j)
             if not d:
                 matches.append(phrase(g))
-        checks.append("order: wrong")
+        order_check(right=False)
         return matches, diffs, len(gn), checks, small
     sm = difflib.SequenceMatcher(a=gn, b=cn, autojunk=False)
     n_matched = 0
@@ -202,19 +262,21 @@ def compare_programs(goal: Program, cand: Program, aligned: bool = False,
                                         f"leave out the {ACTIONS[c.name].doc}", weight=0.5))
                 extras.append(phrase(c, False))
     checks += [f"extra: {e}" for e in extras]
+    if style == "slots" and gn == cn and len(gn) > 1:
+        order_check(right=True)
     return matches, diffs, n_matched, checks, small
 
 
 def assess_programs(goal: Program, cand: Program, rng: random.Random, style: str = "compare") -> Assessment:
     if style not in ASSESSMENT_STYLES:
         raise ValueError(f"unknown assessment style {style!r}; choose from {', '.join(ASSESSMENT_STYLES)}")
-    matches, diffs, n_matched, checks, small = compare_programs(goal, cand, aligned=style == "aligned")
+    matches, diffs, n_matched, checks, small = compare_programs(goal, cand, style)
     level = level_from_differences(diffs, len(goal.actions), n_matched=n_matched)
     # aligned: the motion's description also carries what looked too small against the goal, so every
     # difference a verdict names is already written down before the verdict
     shown = describe_program(cand, small if style == "aligned" else None)
     return write_assessment(level, matches, diffs, rng, shown=shown, asked=describe_program(goal),
-                            checks=checks if style in ("checklist", "aligned") else None)
+                            checks=checks if style != "compare" else None)
 
 
 def describe_program(program: Program, small: dict[int, tuple[bool, bool]] | None = None) -> str:

@@ -49,7 +49,7 @@ class Reasoning:
         return self.trace.first_motion
 
 
-# Checklist and aligned assessments restate the goal and describe the motion before judging: up to ~260 tokens.
+# Checklist, aligned and slots assessments restate the goal and describe the motion before judging: up to ~265 tokens.
 ASSESSMENT_MAX_TOKENS = 320
 
 

@@ -18,7 +18,7 @@ LEVELS = ("poor", "partial", "close", "perfect")  # index = level 0..3
 # "aligned" also copies the motion's matching action next to each goal action before the verdict, so the
 # verdict compares two adjacent phrases instead of two far-apart lists; "slots" compares each goal action
 # one parameter at a time ("direction in place vs forward wrong"), so every verdict compares two adjacent
-# words, and always checks the order of the actions.
+# words, and checks the order of the actions position by position.
 ASSESSMENT_STYLES = ("compare", "checklist", "aligned", "slots")
 _LEVEL_RE = re.compile(r"alignment is (poor|partial|close|perfect)", re.IGNORECASE)
 

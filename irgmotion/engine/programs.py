@@ -202,7 +202,8 @@ def compare_programs(goal: Program, cand: Program, style: str = "compare",
     Aligned, each goal action is followed by the motion's matching action before its verdict
     ("jump twice | shown: jump twice (small) | done, but the jump is too small").
     Slots, each goal action is followed by one comparison per parameter, and the order of the actions
-    is checked whenever the motion performs the same actions ("order: walk then jump vs walk then jump right")."""
+    is checked position by position whenever the motion performs the same actions ("order: walk vs jump wrong, jump vs
+    walk wrong")."""
     gn, cn = goal.names, cand.names
     aligned = style == "aligned"
     matches, diffs, checks, small = [], [], [], {}
@@ -221,10 +222,11 @@ def compare_programs(goal: Program, cand: Program, style: str = "compare",
         checks.append(f"{phrase(g)} | shown: nothing | missing" if aligned
                       else f"{ACTIONS[g.name].doc}: missing" if style == "slots" else f"{phrase(g)}: missing")
 
-    def order_check(right: bool):
-        names = lambda prog: " then ".join(ACTIONS[n].doc for n in prog.names)  # noqa: E731
-        checks.append(f"order: {names(goal)} vs {names(cand)} {'right' if right else 'wrong'}" if style == "slots"
-                      else "order: wrong")
+    def order_check():
+        # slots: the goal's i-th action against the motion's i-th, so each verdict compares two adjacent names
+        pairs = [(ACTIONS[g].doc, ACTIONS[c].doc) for g, c in zip(gn, cn)]
+        checks.append("order: " + ", ".join(f"{g} vs {c} {'ok' if g == c else 'wrong'}" for g, c in pairs)
+                      if style == "slots" else "order: wrong")
 
     if gn != cn and sorted(gn) == sorted(cn) and len(gn) > 1:
         diffs.append(Difference("order", "the actions come in the wrong order: " + ", then ".join(
@@ -236,7 +238,7 @@ def compare_programs(goal: Program, cand: Program, style: str = "compare",
             check(g, d, j)
             if not d:
                 matches.append(phrase(g))
-        order_check(right=False)
+        order_check()
         return matches, diffs, len(gn), checks, small
     sm = difflib.SequenceMatcher(a=gn, b=cn, autojunk=False)
     n_matched = 0
@@ -263,7 +265,7 @@ def compare_programs(goal: Program, cand: Program, style: str = "compare",
                 extras.append(phrase(c, False))
     checks += [f"extra: {e}" for e in extras]
     if style == "slots" and gn == cn and len(gn) > 1:
-        order_check(right=True)
+        order_check()
     return matches, diffs, n_matched, checks, small
 
 

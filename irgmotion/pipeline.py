@@ -16,19 +16,20 @@ from pathlib import Path
 from .fileio import write_text
 
 PRESETS = {
-    # The settings the embedded bundle was trained with, on 2 CPU cores (about two hours of compute).
+    # 2 CPU cores, about two hours of compute. The embedded bundle was built with these settings except the
+    # engine and stage 1, which then used aligned assessments (3,000 goals; assessment task 6x; docs/bundle_card.md).
     "tiny": {
         "synth": ["--n", "8000", "--seed", "0", "--workers", "2"],
         "vq": ["--preset", "tiny", "--steps", "6000", "--lr", "6e-4", "--val-every", "500", "--threads", "2",
                "--max-minutes", "20"],
         "guo": ["--threads", "1", "--max-minutes", "18"],
         "tmr": ["--threads", "1", "--max-minutes", "15"],
-        # Aligned assessments: each goal action, the motion's matching action, the verdict (docs/stage1_card.md).
-        "engine": ["--limit", "3000", "--n-retrieval", "3", "--n-perturb", "4", "--workers", "2",
-                   "--assessment-style", "aligned"],
-        # One 60-minute stage-1 run, as the bundle's (bf16 autocast: about 1.15x the tokens per second here).
+        # Slots assessments: each goal action compared one parameter at a time, then the order (docs/stage1_card.md).
+        "engine": ["--limit", "4000", "--n-retrieval", "3", "--n-perturb", "4", "--workers", "2",
+                   "--assessment-style", "slots"],
+        # One 60-minute stage-1 run (bf16 autocast: about 1.15x the tokens per second here).
         "stage1": ["--preset", "tiny", "--steps", "5200", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
-                   "--task-weights", "tm2t_assessment_analysis=6",
+                   "--task-weights", "tm2t_assessment_analysis=8",
                    "--max-minutes", "60", "--max-length", "768", "--threads", "2", "--bf16"],
         # Traces run to ~1,600 tokens with five motions; a shorter limit would cut off their endings.
         "stage2": ["--steps", "900", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",

@@ -79,3 +79,31 @@ def test_runaway_motion_span_stop_criterion():
     # only the last span counts: a closed first span, then an open one that runs past the cap
     two = torch.tensor([[9, 9, 1, 5, 2, 1, 5, 5, 5, 5], [9, 9, 1, 5, 5, 5, 5, 2, 1, 5]])
     assert stop(two, None).tolist() == [True, False]
+
+
+def test_beam_search_reaches_generate_and_returns_one_text_per_prompt(reasoner, monkeypatch):
+    seen = []
+    original = reasoner.llm.model.generate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("num_beams", 1))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(reasoner.llm.model, "generate", spy)
+    goals = ["a person walks", "someone jumps twice", "a man waves"]
+    said = reasoner.assess(goals, [[1, 2, 3]] * 3, DecodeOptions(max_new_tokens=6, num_beams=3, batch_size=2))
+    assert len(said) == 3 and all(isinstance(s, str) for s in said)
+    assert seen == [3, 3]  # two batches, both beam-searched
+    reasoner.assess(goals[:1], [[1, 2, 3]], DecodeOptions(max_new_tokens=6))
+    assert seen[-1] == 1  # greedy stays greedy
+
+
+def test_bench_stage1_rejects_zero_beams(capsys):
+    import argparse
+    from irgmotion.bench.stage1 import add_parsers
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers())
+    args = parser.parse_args(["bench-stage1", "--llm", "x", "--vq", "x", "--data", "x", "--engine-test", "x",
+                              "--evaluator", "x", "--beams", "0"])
+    assert args.func(args) == 2
+    assert "--beams must be >= 1" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,12 @@ def level_confusion(said: list, truth: list) -> dict:
                         for s in (*range(len(LEVELS)), None)} for t in sorted(set(truth))}
 
 
-def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, log=print) -> dict:
+def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, beams=1,
+                     assessment_only=False, log=print) -> dict:
+    """`beams` > 1 decodes the assessment and the refinement instruction with beam search (the other
+    tasks stay greedy); `assessment_only` skips text-to-motion and captioning."""
+    if beams < 1:
+        raise ValueError(f"beams must be >= 1, got {beams}")
     vq = MotionTokenizer.from_pretrained(vq_dir)
     reasoner = Reasoner(MotionLLM.from_pretrained(llm_dir), vq)
     split = MotionTextDataset(data, "test", normalize=False)
@@ -83,15 +89,17 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
     rng.shuffle(clips)
     split.clips = clips[:limit]
     goals = [(c.id, rng.choice(c.texts).caption) for c in split.clips]
-    report = {"llm": str(llm_dir), "clips": len(goals)}
+    report = {"llm": str(llm_dir), "clips": len(goals), "assessment_beams": beams}
+    judge_opts = dict(batch_size=32 if beams == 1 else max(1, 32 // beams), num_beams=beams)
 
-    log("direct text-to-motion")
-    res = reasoner.direct([g for _, g in goals], DecodeOptions(max_new_tokens=64, batch_size=32))
-    motions = {cid: (reasoner.decode(r.final_motion) if r.final_motion else np.zeros((40, 263), np.float32))
-               for (cid, _), r in zip(goals, res)}
-    ev = load_evaluator(evaluator)
-    result = evaluate(ev, split, [Generated("Stage-1 direct", motions, dict(goals), {})], 20, seed, str(evaluator))
-    report["t2m"] = result["rows"]
+    if not assessment_only:
+        log("direct text-to-motion")
+        res = reasoner.direct([g for _, g in goals], DecodeOptions(max_new_tokens=64, batch_size=32))
+        motions = {cid: (reasoner.decode(r.final_motion) if r.final_motion else np.zeros((40, 263), np.float32))
+                   for (cid, _), r in zip(goals, res)}
+        ev = load_evaluator(evaluator)
+        result = evaluate(ev, split, [Generated("Stage-1 direct", motions, dict(goals), {})], 20, seed, str(evaluator))
+        report["t2m"] = result["rows"]
 
     log("assessment and refinement instruction on held-out pairs")
     engine_test = Path(engine_test)
@@ -103,7 +111,7 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
     cands = cands[:pairs]
     goals_text = [c.text["<Goal_Caption>"][0] for c in cands]
     motions_ids = [catalog(c.motions["<Generated_Motion>"]) for c in cands]
-    said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=ASSESSMENT_MAX_TOKENS, batch_size=32))
+    said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=ASSESSMENT_MAX_TOKENS, **judge_opts))
     truth = [c.meta["level"] for c in cands]
     levels = [level_of(s) for s in said]
     hits = sum(a == b for a, b in zip(levels, truth))
@@ -114,29 +122,36 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
                                                    for k in range(4) if k in truth},
                             "confusion": level_confusion(levels, truth),
                             **description_accuracy(said, [c.text["<Assessment_Analysis>"][0] for c in cands], levels, truth)}
-    instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, batch_size=32))
+    instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, **judge_opts))
     report["instruction"] = {"no_refinement_accuracy": float(np.mean([is_no_refinement(s) == (t == 3)
                                                                       for s, t in zip(instr, truth)]))}
+
+    report["examples"] = {"assessment": [{"goal": g, "said": s, "truth_level": t}
+                                         for g, s, t in list(zip(goals_text, said, truth))[:5]]}
+    if assessment_only:
+        return report
 
     log("captioning")
     caps = reasoner.caption([vq.encode(c.motion)[0].tolist() for c in split.clips],
                             DecodeOptions(max_new_tokens=48, batch_size=32))
     refs = {c.id: [t.caption for t in c.texts] for c in split.clips}
     report["captioning"] = caption_scores({c.id: p for c, p in zip(split.clips, caps)}, refs)
-    report["examples"] = {"assessment": [{"goal": g, "said": s, "truth_level": t}
-                                         for g, s, t in list(zip(goals_text, said, truth))[:5]],
-                          "captions": [{"truth": refs[c.id][0], "said": p} for c, p in list(zip(split.clips, caps))[:5]]}
+    report["examples"]["captions"] = [{"truth": refs[c.id][0], "said": p} for c, p in list(zip(split.clips, caps))[:5]]
     return report
 
 
 def bench_stage1_main(args) -> int:
+    if args.beams < 1:
+        print(f"bench-stage1: --beams must be >= 1 (got {args.beams})", file=sys.stderr)
+        return 2
     report = run_stage1_bench(args.llm, args.vq, args.data, args.engine_test, args.evaluator, args.limit, args.pairs,
-                              args.seed)
+                              args.seed, args.beams, args.assessment_only)
     write_text(Path(args.out), json.dumps(report, indent=2))
-    t2m = report["t2m"]["Stage-1 direct"]
-    gt = report["t2m"]["Ground truth"]
-    print(f"direct T2M R-precision top-1/2/3: {t2m['top1']['mean']:.3f} / {t2m['top2']['mean']:.3f} / "
-          f"{t2m['top3']['mean']:.3f} (ground truth {gt['top3']['mean']:.3f} top-3), FID {t2m['fid']['mean']:.3f}")
+    if "t2m" in report:
+        t2m = report["t2m"]["Stage-1 direct"]
+        gt = report["t2m"]["Ground truth"]
+        print(f"direct T2M R-precision top-1/2/3: {t2m['top1']['mean']:.3f} / {t2m['top2']['mean']:.3f} / "
+              f"{t2m['top3']['mean']:.3f} (ground truth {gt['top3']['mean']:.3f} top-3), FID {t2m['fid']['mean']:.3f}")
     lo, hi = report["assessment"]["level_accuracy_ci95"]
     print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}) "
           f"on {report['assessment']['pairs']} pairs")
@@ -146,7 +161,8 @@ def bench_stage1_main(args) -> int:
     if "pairs_described_exactly" in report["assessment"]:
         print(f"(pairs with both descriptions exact: {report['assessment']['pairs_described_exactly']})")
     print(f"'No refinements needed.' said exactly when right: {report['instruction']['no_refinement_accuracy']:.3f}")
-    print("captioning: " + ", ".join(f"{k} {v:.3f}" for k, v in report["captioning"].items()))
+    if "captioning" in report:
+        print("captioning: " + ", ".join(f"{k} {v:.3f}" for k, v in report["captioning"].items()))
     print(f"wrote {args.out}")
     return 0
 
@@ -156,10 +172,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--llm", required=True)
     p.add_argument("--vq", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--engine-test", required=True, help="engine output built on the test split")
+    p.add_argument("--engine-test", required=True, help="engine output built on a held-out split (test; val to choose settings)")
     p.add_argument("--evaluator", required=True)
     p.add_argument("--limit", type=int, default=320)
     p.add_argument("--pairs", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--beams", type=int, default=1, help="beam search for the assessment and instruction (1: greedy)")
+    p.add_argument("--assessment-only", action="store_true", help="skip text-to-motion and captioning")
     p.add_argument("--out", default="docs/stage1_results.json")
     p.set_defaults(func=bench_stage1_main)

@@ -19,6 +19,7 @@ class DecodeOptions:
     top_p: float = 1.0
     seed: int | None = None
     batch_size: int = 16
+    num_beams: int = 1  # beam search (with do_sample=False): keeps the likeliest whole continuation
 
 
 class CountTokenStop(StoppingCriteria):
@@ -82,6 +83,8 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
                 kwargs.update(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p)
             else:
                 kwargs.update(temperature=None, top_k=None, top_p=None)
+            if opts.num_beams > 1:
+                kwargs.update(num_beams=opts.num_beams, num_return_sequences=1, early_stopping=True)
             with torch.no_grad():
                 gen = model.generate(**enc, **kwargs)
             for row in gen[:, width:]:

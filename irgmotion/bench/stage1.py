@@ -90,7 +90,7 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
     split.clips = clips[:limit]
     goals = [(c.id, rng.choice(c.texts).caption) for c in split.clips]
     report = {"llm": str(llm_dir), "clips": len(goals), "assessment_beams": beams}
-    judge_opts = dict(batch_size=32 if beams == 1 else max(1, 32 // beams), num_beams=beams)
+    judge_opts = dict(batch_size=max(1, 32 // beams), num_beams=beams)  # same beams x prompts per batch as greedy
 
     if not assessment_only:
         log("direct text-to-motion")

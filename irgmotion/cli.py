@@ -93,7 +93,10 @@ def cmd_generate(args) -> int:
         raise CLIError(str(exc)) from None
     if args.max_rounds < 1:
         raise CLIError("--max-rounds must be at least 1")
-    reasoner = Reasoner(bundle.llm, bundle.vq)
+    if args.verdict == "rule" and bundle.assessment_style is None:
+        raise CLIError(f"--verdict rule: the bundle's manifest records no 'assessment_style' "
+                       f"({bundle.root / 'manifest.json'}); use --verdict model")
+    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=args.verdict, select=args.select)
     opts = DecodeOptions(max_new_tokens=args.max_new_tokens, do_sample=args.sample, seed=args.seed,
                          temperature=args.temperature)
     started = time.perf_counter()
@@ -122,8 +125,8 @@ def cmd_generate(args) -> int:
             joints = features_to_joints(feats.astype(np.float64)).astype(np.float32)
             save_npy(out / f"round_{k}_joints.npy", joints)
             round_joints.append(joints)
-            titles.append(f"round {k}" + (" (final)" if r.motion is trace.final_motion else ""))
-    final_feats = bundle.vq.decode([trace.final_motion])[0]
+            titles.append(f"round {k}" + (" (answer)" if k - 1 == result.answer_round else ""))
+    final_feats = bundle.vq.decode([result.answer_motion])[0]
     final_joints = features_to_joints(final_feats.astype(np.float64)).astype(np.float32)
     save_npy(out / "final_features.npy", final_feats)
     save_npy(out / "final_joints.npy", final_joints)
@@ -133,9 +136,11 @@ def cmd_generate(args) -> int:
         render_motions(round_joints, render_path, titles=titles, suptitle=goal[:80])
     record = {"goal": goal, "mode": result.mode, "generation_seconds": seconds, "text": result.text,
               "n_generations": trace.n_generations, "finished": trace.finished, "warnings": result.warnings,
+              "verdict": args.verdict, "select": args.select, "answer_round": result.answer_round + 1,
               **trace.to_dict()}
     write_text(out / "trace.json", json.dumps(record, indent=2))
-    print(f"Final motion: round {len(trace.rounds)}, {len(final_joints)} frames; reasoning took {seconds:.2f} s")
+    print(f"Final motion: round {result.answer_round + 1} of {len(trace.rounds)} ({args.select}), {len(final_joints)} "
+          f"frames; reasoning took {seconds:.2f} s")
     print(f"wrote {out}/: final_features.npy, final_joints.npy, final.bvh, trace.json"
           + ("" if args.no_render else f", {render_path.name}"))
     return 0
@@ -201,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-rounds", type=int, default=6, help="cap on generated motions")
     p.add_argument("--max-new-tokens", type=int, default=1400)
+    p.add_argument("--verdict", choices=("model", "rule"), default="rule",
+                   help="rule (default): the model describes the goal and the motion, the engine's rule judges those "
+                        "two descriptions, so the verdict follows what the model saw; model: the model judges too")
+    p.add_argument("--select", choices=("last", "best", "best-earliest"), default="best",
+                   help="the answer: best (default) = the round with the best assessed level, ties to the latest; "
+                        "best-earliest = ties to the earliest; last = the last motion")
     p.add_argument("--format", choices=("gif", "mp4"), default="gif")
     p.add_argument("--no-render", action="store_true")
     p.set_defaults(func=cmd_generate)
@@ -215,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parsers(sub)
     from .bench.stage1 import add_parsers as add_stage1_bench_parsers
     add_stage1_bench_parsers(sub)
+    from .bench.diagnosis import add_parsers as add_diagnosis_parsers
+    add_diagnosis_parsers(sub)
     from .pipeline import add_parsers as add_pipeline_parsers
     add_pipeline_parsers(sub)
 

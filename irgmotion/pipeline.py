@@ -66,8 +66,10 @@ def _step(name: str, out: Path, argv: list[str], log) -> None:
     write_text(out / DONE, json.dumps({"argv": argv, "minutes": (time.time() - started) / 60}))
 
 
-def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Path], card: str) -> Path:
-    """Copy the parts generation needs (no checkpoints) and write the manifest and card."""
+def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Path], card: str,
+                    assessment_style: str | None = None) -> Path:
+    """Copy the parts generation needs (no checkpoints) and write the manifest and card. The manifest records the
+    assessment wording the LLM was trained on, which the rule verdict writes in."""
     from .reason.bundle import write_manifest
     tmp = bundle.with_name(bundle.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -76,8 +78,9 @@ def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Pat
     shutil.copytree(llm, tmp / "llm", ignore=skip)
     for kind, path in evaluators.items():
         shutil.copytree(path, tmp / "evaluator" / kind, ignore=skip)
+    style = {"assessment_style": assessment_style} if assessment_style else {}
     write_manifest(tmp, vq="vq", llm="llm", evaluators={k: f"evaluator/{k}" for k in evaluators},
-                   card="MODEL_CARD.md")
+                   card="MODEL_CARD.md", **style)
     write_text(tmp / "MODEL_CARD.md", card)
     shutil.rmtree(bundle, ignore_errors=True)
     tmp.rename(bundle)
@@ -105,7 +108,8 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
                          "--init", str(s1), *p["stage2"]], log)
     card = (f"# irgmotion bundle ({preset})\n\nBuilt by `irgmotion pipeline --preset {preset} --out {out}`.\n"
             "Figures: see docs/results.md (`irgmotion bench`).\n")
-    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card)
+    style = json.loads((engine / "engine.json").read_text())["config"].get("assessment_style")
+    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card, style)
     log(f"bundle written to {bundle}")
     return bundle
 

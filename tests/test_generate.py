@@ -45,3 +45,25 @@ def test_generate_sampling_is_reproducible(tmp_path):
     a = json.loads((tmp_path / "a" / "trace.json").read_text())["text"]
     b = json.loads((tmp_path / "b" / "trace.json").read_text())["text"]
     assert a == b
+
+
+def test_generate_answer_follows_the_selection_and_the_rule_verdict(tmp_path, capsys):
+    """The default (rule verdict, best-assessed answer) writes the answer round's motion as the final files;
+    --verdict model --select last reproduces the paper's loop."""
+    from irgmotion.engine.assessment import level_of
+    goal = "A person walks two steps forwards, then turns around by 180 degree to the left and walks two steps."
+    out = tmp_path / "rule"
+    assert main(["generate", goal, "--out", str(out), "--no-render", "--max-rounds", "3"]) == 0
+    trace = json.loads((out / "trace.json").read_text())
+    assert trace["verdict"] == "rule" and trace["select"] == "best"
+    levels = [level_of(r["assessment"]) for r in trace["rounds"]]
+    k = trace["answer_round"]
+    assert levels[k - 1] == max(lv for lv in levels if lv is not None)
+    answer = np.load(out / f"round_{k}_joints.npy")
+    assert np.array_equal(np.load(out / "final_joints.npy"), answer)
+    assert f"Final motion: round {k} of" in capsys.readouterr().out
+
+    out = tmp_path / "model"
+    assert main(["generate", goal, "--out", str(out), "--no-render", "--verdict", "model", "--select", "last"]) == 0
+    trace = json.loads((out / "trace.json").read_text())
+    assert trace["answer_round"] == trace["n_generations"]

@@ -20,6 +20,11 @@ def test_smoke_pipeline_builds_a_working_bundle(tmp_path):
     reasoner = Reasoner(bundle.llm, bundle.vq)
     result = reasoner.interleaved(["a person walks forward"], DecodeOptions(max_new_tokens=16))[0]
     assert result.text  # untrained, so only the plumbing is checked
+    # the manifest records the engine's assessment wording, which the rule verdict writes in
+    assert bundle.assessment_style == "compare"
+    ruled = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict="rule", select="best")
+    result = ruled.interleaved(["a person walks forward"], DecodeOptions(max_new_tokens=16), max_rounds=2)[0]
+    assert result.text
 
     logged = []
     from irgmotion.pipeline import run_pipeline

@@ -308,3 +308,20 @@ def test_synth_command(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert synth_main(out=str(tmp_path / "d"), n=0, seed=1, workers=1) == 2
     assert not (tmp_path / "d").exists() and not (tmp_path / "c.partial").exists()
+
+
+def test_compositional_ids_are_unseen_chains_of_two_to_four_actions(corpus):
+    import json
+
+    from irgmotion.data.synth import compositional_ids
+
+    def chain(sid):
+        return tuple(a["name"] for a in json.loads((corpus / "programs" / f"{sid}.json").read_text())["actions"])
+
+    train = {chain(s) for s in (corpus / "train.txt").read_text().split()}
+    picked = compositional_ids(corpus)
+    test = (corpus / "test.txt").read_text().split()
+    assert set(picked) <= set(test)
+    for sid in test:
+        unseen = 2 <= len(chain(sid)) <= 4 and chain(sid) not in train
+        assert (sid in picked) == unseen

@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from ..data.humanml3d import MotionTextDataset
+from ..data.synth.corpus import compositional_ids
+from ..engine.descriptions import self_consistency
 from ..evaluator import load_evaluator
 from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import Reasoner
+from ..reason.pipeline import SELECTIONS, VERDICTS, Reasoner, choose_round
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))
@@ -44,10 +46,12 @@ class BenchConfig:
     seed: int = 0
     out: str = "docs/results"
     bundle_rows: bool = True  # the stage-2 rows of the bundle's own LLM (and the robustness and random rows)
+    verdicts: tuple = ("model", "rule")  # stage-2 rows under each verdict (reason.pipeline.VERDICTS)
+    compositional: int = 0  # clips of the compositional split (unseen chains of 2-4 actions); 0 skips it
 
 
 def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
-    """id -> features for one attribute (first/final motion) of reasoning results; and generation counts."""
+    """id -> features for one attribute (first/final/answer motion) of reasoning results; and generation counts."""
     feats, counts = {}, []
     for cid, r in results:
         ids = getattr(r, attr)
@@ -56,59 +60,97 @@ def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
     return feats, counts
 
 
-def _bundle_rows(cfg, bundle, s2, ids, captions, opts, rows, timed, log) -> dict:
-    """Stage-2 first/final motion, the random-first-motion test and the random floor."""
-    log(f"stage 2: interleaved reasoning on {len(ids)} goals")
-    res, secs = timed(lambda: s2.interleaved(captions, opts, cfg.max_rounds))
-    pairs = list(zip(ids, res))
-    first, counts = _motions(s2, pairs, "first_motion")
-    final, _ = _motions(s2, pairs, "final_motion")
-    latency = {"stage-2 trace": {"seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs,
-                                 "tokens_per_second": sum(len(bundle.llm.tokenizer(r.text)["input_ids"]) for r in res) / secs}}
-    rows["Stage-2 first motion"] = (first, counts, secs)
-    rows["Stage-2 final motion"] = (final, counts, secs)
+def trace_statistics(results, style: str | None) -> dict:
+    """How the traces used their assessments: self-consistency of every assessment (its stated level against
+    the level its own two descriptions imply), how often the answer is not the first motion, and the rule
+    verdict's fallbacks."""
+    assessments = [r.assessment for res in results for r in res.trace.rounds if r.assessment]
+    stats = {"assessments": len(assessments),
+             "answer_is_not_first_motion": {sel: float(np.mean([(choose_round(res.trace, sel) or 0) > 0
+                                                                for res in results])) for sel in SELECTIONS},
+             "rule_fallbacks": sum("kept the model's own verdict" in w for res in results for w in res.warnings)}
+    if style is not None:
+        stats["self_consistency"] = self_consistency(assessments, style)
+    return stats
+
+
+def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log, robustness: bool) -> dict:
+    """Stage-2 first motion, then the last and the best-assessed motion under each verdict; with
+    `robustness`, the random-first-motion test (under the last verdict) and the random floor."""
+    latency, style = {}, bundle.assessment_style
+    verdicts = [v for v in cfg.verdicts if v == "model" or style is not None]
+    for verdict in verdicts:
+        reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict=verdict, select="best")
+        log(f"stage 2 ({verdict} verdict): interleaved reasoning on {len(ids)} goals")
+        res, secs = timed(lambda: reasoner.interleaved(captions, opts, cfg.max_rounds))
+        pairs = list(zip(ids, res))
+        if "Stage-2 first motion" not in rows:
+            first, counts = _motions(reasoner, pairs, "first_motion")
+            rows["Stage-2 first motion"] = (first, [1] * len(ids), secs)
+        final, counts = _motions(reasoner, pairs, "final_motion")
+        rows[f"Stage-2 final motion ({verdict} verdict)"] = (final, counts, secs)
+        for select in ("best", "best-earliest"):  # selection is free after decoding: score both tie rules
+            for r in res:
+                r.select = select
+            best, _ = _motions(reasoner, pairs, "answer_motion")
+            rows[f"Stage-2 {select} assessed motion ({verdict} verdict)"] = (best, counts, secs)
+        stats[verdict] = trace_statistics(res, style)
+        latency[f"stage-2 trace ({verdict} verdict)"] = {
+            "seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs,
+            "tokens_per_second": sum(len(bundle.llm.tokenizer(r.text)["input_ids"]) for r in res) / secs}
+    if not robustness:
+        return latency
+    verdict = verdicts[-1]
+    reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict=verdict, select="best")
     pool = [bundle.vq.encode(c.motion)[0].tolist() for c in MotionTextDataset(cfg.data, "train", normalize=False,
                                                                               limit=500).clips]
-    log("stage 2 with a random first motion")
-    randoms = s2.random_motions(len(ids), pool, cfg.seed)
-    res, secs = timed(lambda: s2.robustness(captions, randoms, opts, cfg.max_rounds))
-    feats, counts = _motions(s2, list(zip(ids, res)), "final_motion")
-    rows["Stage-2 random first motion"] = (feats, counts, secs)
-    rows["Random motion (floor)"] = ({cid: s2.decode(m) for cid, m in zip(ids, randoms)}, None, 0.0)
+    log(f"stage 2 with a random first motion ({verdict} verdict)")
+    randoms = reasoner.random_motions(len(ids), pool, cfg.seed)
+    res, secs = timed(lambda: reasoner.robustness(captions, randoms, opts, cfg.max_rounds))
+    pairs = list(zip(ids, res))
+    feats, counts = _motions(reasoner, pairs, "final_motion")
+    rows[f"Stage-2 random first motion, final ({verdict} verdict)"] = (feats, counts, secs)
+    for select in ("best", "best-earliest"):
+        for r in res:
+            r.select = select
+        feats, _ = _motions(reasoner, pairs, "answer_motion")
+        rows[f"Stage-2 random first motion, {select} assessed ({verdict} verdict)"] = (feats, counts, secs)
+    rows["Random motion (floor)"] = ({cid: reasoner.decode(m) for cid, m in zip(ids, randoms)}, None, 0.0)
     return latency
 
 
-def run_bench(cfg: BenchConfig, log=print) -> dict:
-    from ..reason.bundle import load_bundle
-    bundle = load_bundle(cfg.bundle)
+def _split_goals(cfg: BenchConfig, keep: set[str] | None, limit: int | None):
     split = MotionTextDataset(cfg.data, "test", normalize=False)
     rng = random.Random(cfg.seed)
-    clips = list(split.clips)
+    clips = [c for c in split.clips if keep is None or c.source_id in keep]
     rng.shuffle(clips)
-    if cfg.limit:
-        clips = clips[: cfg.limit]
+    if limit:
+        clips = clips[:limit]
     split.clips = clips
     goals = [(c.id, rng.choice(c.texts).caption) for c in clips]
-    ids, captions = [g[0] for g in goals], [g[1] for g in goals]
+    return split, [g[0] for g in goals], [g[1] for g in goals]
+
+
+def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool, log) -> dict:
     opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size)
     rows: dict[str, tuple[dict, list[int] | None, float]] = {}
+    stats: dict = {}
 
     def timed(fn):
         t = time.perf_counter()
         out = fn()
         return out, time.perf_counter() - t
 
-    s2 = Reasoner(bundle.llm, bundle.vq)
     latency = {}
     if cfg.bundle_rows:
-        latency.update(_bundle_rows(cfg, bundle, s2, ids, captions, opts, rows, timed, log))
+        latency.update(_interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log, robustness))
     if cfg.stage1:
         s1 = Reasoner(MotionLLM.from_pretrained(cfg.stage1), bundle.vq)
         log("stage 1: direct generation")
         res, secs = timed(lambda: s1.direct(captions, DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size)))
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
         rows["Stage-1 direct"] = (feats, counts, secs)
-        latency["stage-1 direct"] = {"seconds_per_goal": secs / len(goals), "goals_per_second": len(goals) / secs}
+        latency["stage-1 direct"] = {"seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs}
         log("stage 1: composed pipeline")
         res, secs = timed(lambda: s1.composed(captions, DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size)))
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
@@ -124,8 +166,7 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
         rows[f"{name} final motion"] = (f2, counts, secs)
 
     generated = [Generated(name, feats, dict(zip(ids, captions)), {}) for name, (feats, _, _) in rows.items()]
-    report = {"data": cfg.data, "bundle": cfg.bundle, "clips": len(ids), "repeats": cfg.repeats,
-              "latency": latency, "rounds": {}, "evaluators": {}}
+    report = {"clips": len(ids), "latency": latency, "rounds": {}, "traces": stats, "evaluators": {}}
     for name, (_, counts, _) in rows.items():
         if counts is not None:
             report["rounds"][name] = {"mean": float(np.mean(counts)),
@@ -137,26 +178,65 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
     return report
 
 
+def run_bench(cfg: BenchConfig, log=print) -> dict:
+    from ..reason.bundle import load_bundle
+    bundle = load_bundle(cfg.bundle)
+    split, ids, captions = _split_goals(cfg, None, cfg.limit)
+    report = {"data": cfg.data, "bundle": cfg.bundle, "repeats": cfg.repeats,
+              "assessment_style": bundle.assessment_style,
+              **_run_split(cfg, bundle, split, ids, captions, robustness=True, log=log)}
+    if cfg.compositional:
+        keep = set(compositional_ids(cfg.data))
+        split, ids, captions = _split_goals(cfg, keep, cfg.compositional)
+        log(f"compositional split: {len(ids)} of {len(keep)} test clips chaining 2-4 actions in an unseen order")
+        report["compositional"] = {"available": len(keep),
+                                   **_run_split(cfg, bundle, split, ids, captions, robustness=False, log=log)}
+    return report
+
+
+def _split_markdown(part: dict, title: str) -> list[str]:
+    lines = []
+    for kind, result in part["evaluators"].items():
+        lines += [f"## {title}: {kind} evaluator", "",
+                  "| row | " + " | ".join(c[1] for c in COLUMNS) + " | mean generations |",
+                  "|---|" + "---|" * (len(COLUMNS) + 1)]
+        for row, metrics in result["rows"].items():
+            cells = [f"{metrics[k]['mean']:.3f} ± {metrics[k]['ci']:.3f}" if k in metrics else "–" for k, _ in COLUMNS]
+            rounds = part["rounds"].get(row, {}).get("mean")
+            lines.append(f"| {row} | " + " | ".join(cells) + (f" | {rounds:.2f} |" if rounds is not None else " | – |"))
+        lines.append("")
+    if part.get("traces"):
+        lines += [f"## {title}: assessments in the traces", "",
+                  "| verdict | assessments | readable | contradict their own descriptions | answer is not the first motion "
+                  "(last / best / best-earliest) | rule fallbacks |", "|---|---|---|---|---|---|"]
+        for verdict, st in part["traces"].items():
+            sc = st.get("self_consistency") or {}
+            rate = sc.get("contradiction_rate")
+            lines.append(f"| {verdict} | {st['assessments']} | {sc.get('readable', '–')} | "
+                         f"{'–' if rate is None else f'{rate:.3f}'} | "
+                         f"{' / '.join(f'{v:.3f}' for v in st['answer_is_not_first_motion'].values())} | "
+                         f"{st['rule_fallbacks']} |")
+        lines.append("")
+    lines += [f"## {title}: generations per trace", "", "| row | " + " | ".join(str(k) for k in range(8)) + " |",
+              "|---|" + "---|" * 8]
+    for row, r in part["rounds"].items():
+        lines.append(f"| {row} | " + " | ".join(str(r["histogram"][str(k)]) for k in range(8)) + " |")
+    lines += ["", f"## {title}: latency (2 CPU cores, batched)", ""]
+    for name, lat in part["latency"].items():
+        lines.append(f"- {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in lat.items()))
+    return lines + [""]
+
+
 def results_markdown(report: dict, command: str) -> str:
     lines = ["# Benchmark results", "",
              f"Produced by `{command}` on {report['clips']} test clips of `{report['data']}`, "
              f"{report['repeats']} repeats, mean ± 95% CI (1.96·sd/√n).", ""]
-    for kind, result in report["evaluators"].items():
-        lines += [f"## {kind} evaluator", "", "| row | " + " | ".join(c[1] for c in COLUMNS) + " | mean generations |",
-                  "|---|" + "---|" * (len(COLUMNS) + 1)]
-        for row, metrics in result["rows"].items():
-            cells = [f"{metrics[k]['mean']:.3f} ± {metrics[k]['ci']:.3f}" if k in metrics else "–" for k, _ in COLUMNS]
-            rounds = report["rounds"].get(row, {}).get("mean")
-            lines.append(f"| {row} | " + " | ".join(cells) + f" | {rounds:.2f} |" if rounds is not None
-                         else f"| {row} | " + " | ".join(cells) + " | – |")
-        lines.append("")
-    lines += ["## Generations per trace", "", "| row | " + " | ".join(str(k) for k in range(8)) + " |",
-              "|---|" + "---|" * 8]
-    for row, r in report["rounds"].items():
-        lines.append(f"| {row} | " + " | ".join(str(r["histogram"][str(k)]) for k in range(8)) + " |")
-    lines += ["", "## Latency (2 CPU cores, batched)", ""]
-    for name, lat in report["latency"].items():
-        lines.append(f"- {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in lat.items()))
+    lines += _split_markdown(report, "Standard test split")
+    if "compositional" in report:
+        comp = report["compositional"]
+        lines += [f"Compositional split: {comp['clips']} of the {comp['available']} test clips that chain 2-4 actions "
+                  "in an order no training program has.", ""]
+        lines += _split_markdown(comp, "Compositional split")
     return "\n".join(lines) + "\n"
 
 
@@ -167,10 +247,14 @@ def bench_main(args) -> int:
     if not evaluators:
         print("error: give at least one --evaluator DIR", file=sys.stderr)
         return 2
+    if args.compositional < 0:
+        print(f"error: --compositional must be >= 0 (got {args.compositional})", file=sys.stderr)
+        return 2
     extra = dict(e.split("=", 1) for e in (args.llm or []))
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
-                      seed=args.seed, out=args.out, bundle_rows=not args.only_llm)
+                      seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
+                      verdicts=tuple(args.verdict or ("model", "rule")), compositional=args.compositional)
     report = run_bench(cfg)
     command = "irgmotion " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_text(Path(args.out + ".json"), json.dumps(report, indent=2))
@@ -191,5 +275,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only-llm", action="store_true", help="score only the --llm (and --stage1) rows")
+    p.add_argument("--verdict", action="append", choices=VERDICTS,
+                   help="stage-2 rows under this verdict (repeat for several; default: model and rule)")
+    p.add_argument("--compositional", type=int, default=0,
+                   help="also score this many clips of the compositional split (unseen chains of 2-4 actions)")
     p.add_argument("--out", default="docs/results", help="writes OUT.md and OUT.json")
     p.set_defaults(func=bench_main)

@@ -19,6 +19,7 @@ import numpy as np
 from ..data.annotations import read_annotations
 from ..data.humanml3d import MotionTextDataset
 from ..engine.assessment import LEVELS, level_of
+from ..engine.descriptions import self_consistency
 from ..evaluator import load_evaluator
 from ..evaluator.metrics import caption_scores
 from ..evaluator.protocol import Generated, evaluate
@@ -75,6 +76,18 @@ def level_confusion(said: list, truth: list) -> dict:
                         for s in (*range(len(LEVELS)), None)} for t in sorted(set(truth))}
 
 
+def held_out_pairs(engine_test: Path, vq: MotionTokenizer, pairs: int, rng: random.Random):
+    """`pairs` (goal, candidate) pairs the engine built on a held-out split, shuffled by `rng`: the annotation
+    candidates (goal caption, exact assessment and level) and the candidates' motion token ids."""
+    entries = read_annotations(Path(engine_test) / "stage1" / "TM2T_assessment_analysis_annots.json")
+    roots = json.loads((Path(engine_test) / "engine.json").read_text())["motion_roots"]
+    catalog = MotionCatalog(roots, vq)
+    cands = [c for e in entries for c in e.candidates]
+    rng.shuffle(cands)
+    cands = cands[:pairs]
+    return cands, [catalog(c.motions["<Generated_Motion>"]) for c in cands]
+
+
 def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, pairs=400, seed=0, beams=1,
                      assessment_only=False, log=print) -> dict:
     """`beams` > 1 decodes the assessment and the refinement instruction with beam search (the other
@@ -103,24 +116,21 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
 
     log("assessment and refinement instruction on held-out pairs")
     engine_test = Path(engine_test)
-    entries = read_annotations(engine_test / "stage1" / "TM2T_assessment_analysis_annots.json")
-    roots = json.loads((engine_test / "engine.json").read_text())["motion_roots"]
-    catalog = MotionCatalog(roots, vq)
-    cands = [c for e in entries for c in e.candidates]
-    rng.shuffle(cands)
-    cands = cands[:pairs]
+    cands, motions_ids = held_out_pairs(engine_test, vq, pairs, rng)
     goals_text = [c.text["<Goal_Caption>"][0] for c in cands]
-    motions_ids = [catalog(c.motions["<Generated_Motion>"]) for c in cands]
     said = reasoner.assess(goals_text, motions_ids, DecodeOptions(max_new_tokens=ASSESSMENT_MAX_TOKENS, **judge_opts))
     truth = [c.meta["level"] for c in cands]
     levels = [level_of(s) for s in said]
     hits = sum(a == b for a, b in zip(levels, truth))
+    style = json.loads((engine_test / "engine.json").read_text())["config"].get("assessment_style", "compare")
     report["assessment"] = {"pairs": len(cands), "level_accuracy": hits / len(cands),
                             "level_accuracy_ci95": wilson_interval(hits, len(cands)),
                             "unparsed": int(sum(lv is None for lv in levels)),
                             "per_level_accuracy": {str(k): float(np.mean([a == b for a, b in zip(levels, truth) if b == k]))
                                                    for k in range(4) if k in truth},
                             "confusion": level_confusion(levels, truth),
+                            # the stated level against the level the model's own two descriptions imply
+                            "self_consistency": self_consistency(said, style),
                             **description_accuracy(said, [c.text["<Assessment_Analysis>"][0] for c in cands], levels, truth)}
     instr = reasoner.instruct(goals_text, motions_ids, DecodeOptions(max_new_tokens=96, **judge_opts))
     report["instruction"] = {"no_refinement_accuracy": float(np.mean([is_no_refinement(s) == (t == 3)
@@ -155,6 +165,10 @@ def bench_stage1_main(args) -> int:
     lo, hi = report["assessment"]["level_accuracy_ci95"]
     print(f"assessment level accuracy: {report['assessment']['level_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}) "
           f"on {report['assessment']['pairs']} pairs")
+    sc = report["assessment"]["self_consistency"]
+    if sc["contradiction_rate"] is not None:
+        print(f"assessment self-consistency: {sc['contradiction_rate']:.3f} of {sc['readable']} readable assessments "
+              "contradict their own descriptions")
     for key in ("goal_restated_exactly", "motion_described_exactly", "level_accuracy_when_described_exactly"):
         if key in report["assessment"]:
             print(f"assessment {key.replace('_', ' ')}: {report['assessment'][key]:.3f}")

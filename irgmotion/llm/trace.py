@@ -32,7 +32,7 @@ PLAN_FINISH = "I need to finish thinking as the satisfactory motion is generated
 THINK_START, THINK_END = "<think>", "</think>"
 
 
-def _plan(text: str) -> str:
+def plan_text(text: str) -> str:
     return f"[plan]{text}[/plan]\n"
 
 
@@ -56,13 +56,13 @@ def format_trace(analysis: str, rounds: list[Round], close: bool = True) -> list
     the last are marked unsupervised: the model should not learn to produce
     the wrong motions, only to assess and refine them (the paper's
     "ignore incorrect" masking)."""
-    segs: list[tuple[str, bool]] = [(THINK_START + _plan(PLAN_ANALYZE) + f"[analyze]{analysis}[/analyze]\n"
-                                     + _plan(PLAN_GENERATE), True)]
+    segs: list[tuple[str, bool]] = [(THINK_START + plan_text(PLAN_ANALYZE) + f"[analyze]{analysis}[/analyze]\n"
+                                     + plan_text(PLAN_GENERATE), True)]
     for i, r in enumerate(rounds):
         last = i == len(rounds) - 1
         segs.append((f"[generate]{motion_to_string(r.motion or [])}[/generate]\n", last))
-        text = _plan(PLAN_ASSESS) + f"[assess]Assessment: {r.assessment}\nRefinement: {r.refinement}[/assess]\n"
-        text += _plan(PLAN_FINISH if last else PLAN_REFINE)
+        text = plan_text(PLAN_ASSESS) + f"[assess]Assessment: {r.assessment}\nRefinement: {r.refinement}[/assess]\n"
+        text += plan_text(PLAN_FINISH if last else PLAN_REFINE)
         segs.append((text, True))
     if close:
         segs.append((THINK_END, True))
@@ -194,5 +194,5 @@ def _read_assessment(content: str) -> tuple[str, str]:
     return m.group(1).strip(), (m.group(2) or "").strip()
 
 
-__all__ = ["Round", "ParsedTrace", "format_trace", "trace_text", "parse_trace", "is_no_refinement", "PLAN_ANALYZE",
+__all__ = ["Round", "ParsedTrace", "format_trace", "plan_text", "trace_text", "parse_trace", "is_no_refinement", "PLAN_ANALYZE",
            "PLAN_GENERATE", "PLAN_ASSESS", "PLAN_REFINE", "PLAN_FINISH", "NO_REFINEMENT", "MOTION_END"]

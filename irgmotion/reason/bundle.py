@@ -32,6 +32,11 @@ class Bundle:
     vq: MotionTokenizer
     llm: MotionLLM
 
+    @property
+    def assessment_style(self) -> str | None:
+        """The wording of the LLM's assessments (the engine's style it was trained on), when recorded."""
+        return self.manifest.get("assessment_style")
+
     def part(self, name: str) -> Path | None:
         rel = self.manifest.get(name)
         return self.root / rel if rel else None

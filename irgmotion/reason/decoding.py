@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import StopStringCriteria, StoppingCriteria, StoppingCriteriaList
 
 from ..llm.model import MotionLLM
 
@@ -52,11 +52,14 @@ class RunawayMotionStop(StoppingCriteria):
 
 
 def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
-                   stop_after_token: tuple[int, int] | None = None, max_motion_tokens: int | None = None) -> list[str]:
+                   stop_after_token: tuple[int, int] | None = None, max_motion_tokens: int | None = None,
+                   stop_strings: list[str] | None = None) -> list[str]:
     """Continuations of `prompts` (decoded text, special tokens removed).
 
     `stop_after_token=(token_id, n)` stops each sequence after the n-th
-    occurrence of that token in its continuation."""
+    occurrence of that token in its continuation; `stop_strings` stops a
+    sequence once its continuation ends with one of them (transformers'
+    StopStringCriteria, which handles any tokenisation of the string)."""
     tok = llm.tokenizer
     model = llm.model
     model.eval()
@@ -76,6 +79,8 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
                 criteria.append(CountTokenStop(stop_after_token[0], stop_after_token[1], width))
             if max_motion_tokens:
                 criteria.append(RunawayMotionStop(llm.motion_start_id, llm.motion_end_id, max_motion_tokens, width))
+            if stop_strings:
+                criteria.append(StopStringCriteria(tok, stop_strings))
             kwargs = dict(max_new_tokens=opts.max_new_tokens, do_sample=opts.do_sample, use_cache=True,
                           pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                           stopping_criteria=criteria)

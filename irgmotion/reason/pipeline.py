@@ -3,18 +3,32 @@ pipeline, direct generation, and the robustness test (random first motion)."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..engine.assessment import level_of
+from ..engine.descriptions import DESCRIBED, rule_verdict
 from ..llm.model import MotionLLM
 from ..llm.templates import NO_REFINEMENT, STAGE2_TEMPLATE, TEMPLATES
-from ..llm.trace import ParsedTrace, Round, is_no_refinement, parse_trace
-from ..llm.vocab import MOTION_START, motion_to_string, string_to_motion
+from ..llm.trace import (PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round, is_no_refinement, parse_trace,
+                         plan_text)
+from ..llm.vocab import MOTION_END, MOTION_START, motion_to_string, string_to_motion
 from ..tokenizer.pretrained import MotionTokenizer
 from .decoding import DecodeOptions, generate_texts
 
 MAX_PROMPT_CHARS = 2000
+# "model": the model writes its whole assessment. "rule": the model restates the goal and describes the motion,
+# then the engine's rule writes the check list, the level and the refinement from those two descriptions, so
+# the verdict always follows the model's own perception (a description the rule cannot read keeps the model's).
+VERDICTS = ("model", "rule")
+# "last": the answer is the last motion (the paper). "best": the motion of the best self-assessed round, ties
+# going to the latest. "best-earliest": the same, ties going to the earliest (a refinement must be judged
+# strictly better to replace a motion).
+SELECTIONS = ("last", "best", "best-earliest")
+_CHECK = "Check:"
+ROUND_MAX_TOKENS = 480
+_ASSESS_END = "[/assess]"
 
 
 class PromptInputError(ValueError):
@@ -39,10 +53,22 @@ class Reasoning:
     trace: ParsedTrace
     mode: str
     warnings: list[str] = field(default_factory=list)
+    select: str = "last"
 
     @property
     def final_motion(self) -> list[int] | None:
+        """The last motion of the trace."""
         return self.trace.final_motion
+
+    @property
+    def answer_round(self) -> int | None:
+        """Index (into trace.rounds) of the motion returned as the answer, by `select`."""
+        return choose_round(self.trace, self.select)
+
+    @property
+    def answer_motion(self) -> list[int] | None:
+        k = self.answer_round
+        return None if k is None else self.trace.rounds[k].motion
 
     @property
     def first_motion(self) -> list[int] | None:
@@ -53,11 +79,46 @@ class Reasoning:
 ASSESSMENT_MAX_TOKENS = 320
 
 
+def choose_round(trace: ParsedTrace, select: str = "last") -> int | None:
+    """The round whose motion is the answer: the last, or the one with the best stated level (ties: the latest;
+    a round without a level ranks below "poor")."""
+    rounds = [k for k, r in enumerate(trace.rounds) if r.motion]
+    if not rounds:
+        return None
+    if select == "last":
+        return rounds[-1]
+    if select not in SELECTIONS:
+        raise ValueError(f"unknown selection {select!r}; choose from {', '.join(SELECTIONS)}")
+
+    def stated(k: int) -> int:
+        level = level_of(trace.rounds[k].assessment)
+        return -1 if level is None else level
+    tie = 1 if select == "best" else -1
+    return max(rounds, key=lambda k: (stated(k), tie * k))
+
+
+def _repeats_a_motion(text: str) -> bool:
+    """Whether the last motion span of a trace equals an earlier one, token for token."""
+    spans = [chunk.split(MOTION_END)[0] for chunk in text.split(MOTION_START)[1:]]
+    return len(spans) > 1 and spans[-1] in spans[:-1]
+
+
 class Reasoner:
-    def __init__(self, llm: MotionLLM, vq: MotionTokenizer):
+    def __init__(self, llm: MotionLLM, vq: MotionTokenizer, assessment_style: str | None = None,
+                 verdict: str = "model", select: str = "last"):
+        """`assessment_style` names the wording the model's assessments were trained on (the bundle's manifest
+        records it); the "rule" verdict needs it."""
         if llm.codebook_size != vq.codebook_size:
             raise ValueError(f"LLM has {llm.codebook_size} motion tokens, the tokenizer {vq.codebook_size}")
+        if verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {verdict!r}; choose from {', '.join(VERDICTS)}")
+        if select not in SELECTIONS:
+            raise ValueError(f"unknown selection {select!r}; choose from {', '.join(SELECTIONS)}")
+        if verdict == "rule" and assessment_style is None:
+            raise ValueError("the rule verdict needs the model's assessment style (the bundle manifest's "
+                             "'assessment_style')")
         self.llm, self.vq = llm, vq
+        self.assessment_style, self.verdict, self.select = assessment_style, verdict, select
         # The datasets' longest motion is 196 frames; a span that never closes is cut there.
         self.max_motion_tokens = 196 // vq.unit_length
 
@@ -72,37 +133,103 @@ class Reasoner:
         opts = opts or DecodeOptions()
         goals = [check_goal(g) for g in goals]
         prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
-        texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, max_rounds),
-                               max_motion_tokens=self.max_motion_tokens)
+        if self.verdict == "rule":
+            texts, notes = self._rule_loop(prompts, [""] * len(prompts), opts, max_rounds)
+        else:
+            texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, max_rounds),
+                                   max_motion_tokens=self.max_motion_tokens)
+            notes = [[] for _ in texts]
         out = []
-        for g, t in zip(goals, texts):
+        for g, t, note in zip(goals, texts, notes):
             trace = parse_trace(t, self.llm.codebook_size, self.max_motion_tokens)
-            warnings = list(trace.warnings)
+            warnings = list(trace.warnings) + note
             if trace.n_generations >= max_rounds and not trace.finished:
                 warnings.append(f"stopped at the cap of {max_rounds} generations")
-            out.append(Reasoning(g, t, trace, "interleaved", warnings))
+            out.append(Reasoning(g, t, trace, "interleaved", warnings, self.select))
         return out
+
+    def _rule_loop(self, prompts: list[str], texts: list[str], opts: DecodeOptions,
+                   max_rounds: int) -> tuple[list[str], list[list[str]]]:
+        """Decode traces round by round: the model writes up to its check list ("... The motion shows: Y.
+        Check:"), the rule writes the verdict and the refinement from its two descriptions, and the model
+        continues with the next motion. Returns the continuations and per-trace notes."""
+        texts = list(texts)
+        notes: list[list[str]] = [[] for _ in texts]
+        active = list(range(len(texts)))
+        # One pass decodes at most a round (~300 tokens with the analysis); the whole trace keeps opts' budget.
+        phase = replace(opts, max_new_tokens=min(opts.max_new_tokens, ROUND_MAX_TOKENS))
+        used = [0] * len(texts)
+        for _ in range(2 * max_rounds + 1):  # a round takes one pass, or two when the model judges itself
+            active = [i for i in active if used[i] < opts.max_new_tokens]
+            if not active:
+                break
+            outs = generate_texts(self.llm, [prompts[i] + texts[i] for i in active], phase,
+                                  stop_after_token=(self.llm.motion_end_id, 2),
+                                  max_motion_tokens=self.max_motion_tokens, stop_strings=[_CHECK, _ASSESS_END])
+            still = []
+            for i, cont in zip(active, outs):
+                texts[i] += cont
+                used[i] += len(self.llm.tokenizer(cont, add_special_tokens=False)["input_ids"])
+                n_motions = texts[i].count(MOTION_END)
+                tail = cont.rstrip()
+                if tail.endswith(_CHECK):
+                    found = DESCRIBED.search(texts[i][texts[i].rfind("[assess]"):])
+                    verdict = found and rule_verdict(found.group(1), found.group(2), self.assessment_style)
+                    if not verdict:
+                        notes[i].append(f"round {n_motions}: the descriptions are not canonical; kept the model's "
+                                        "own verdict")
+                        still.append(i)
+                        continue
+                    text = verdict.assessment.assessment
+                    texts[i] += (text[len(_CHECK):] if text.startswith(_CHECK) else " " + text)
+                    texts[i] += f"\nRefinement: {verdict.assessment.refinement}{_ASSESS_END}\n"
+                    satisfied = verdict.level == 3
+                    if not satisfied and _repeats_a_motion(texts[i]):
+                        # greedy decoding that answered an instruction with a motion it already made will make
+                        # it again: stop here rather than loop to the cap
+                        notes[i].append(f"round {n_motions}: the refinement repeated an earlier motion; stopped")
+                        continue
+                elif tail.endswith(_ASSESS_END):  # the model's own verdict, after a description the rule could not read
+                    texts[i] += "\n"
+                    refinement = texts[i][texts[i].rfind("Refinement:"):]
+                    satisfied = is_no_refinement(refinement)
+                else:  # the model closed its reasoning, or ran out of budget
+                    continue
+                if satisfied:
+                    texts[i] += plan_text(PLAN_FINISH) + THINK_END
+                elif n_motions < max_rounds:
+                    texts[i] += plan_text(PLAN_REFINE)
+                    still.append(i)
+            active = still
+        return texts, notes
+
+    def _spliced(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions) -> tuple[list[str], list[str]]:
+        """Stage-2 prompts, and each trace decoded up to its first motion with that motion replaced by a given one."""
+        prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
+        heads = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_start_id, 1))
+        spliced = []
+        for head, motion in zip(heads, motions):
+            cut = head.find(MOTION_START)
+            prefix = head[:cut] if cut >= 0 else head + "[generate]"
+            spliced.append(prefix + motion_to_string(motion) + "[/generate]\n")
+        return prompts, spliced
 
     def robustness(self, goals: list[str], random_motions: list[list[int]], opts: DecodeOptions | None = None,
                    max_rounds: int = 6) -> list[Reasoning]:
         """The first generated motion is replaced by a given (random) motion; the model continues."""
         opts = opts or DecodeOptions()
         goals = [check_goal(g) for g in goals]
-        prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
-        # 1) decode up to the first <Motion>
-        heads = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_start_id, 1))
-        spliced = []
-        for head, motion in zip(heads, random_motions):
-            cut = head.find(MOTION_START)
-            prefix = head[:cut] if cut >= 0 else head + "[generate]"
-            spliced.append(prefix + motion_to_string(motion) + "[/generate]\n")
-        # 2) continue after the spliced motion
-        tails = generate_texts(self.llm, [p + s for p, s in zip(prompts, spliced)], opts,
-                               stop_after_token=(self.llm.motion_end_id, max_rounds - 1))
+        prompts, spliced = self._spliced(goals, random_motions, opts)
+        if self.verdict == "rule":
+            texts, notes = self._rule_loop(prompts, spliced, opts, max_rounds)
+        else:
+            tails = generate_texts(self.llm, [p + s for p, s in zip(prompts, spliced)], opts,
+                                   stop_after_token=(self.llm.motion_end_id, max_rounds - 1))
+            texts, notes = [s + t for s, t in zip(spliced, tails)], [[] for _ in tails]
         out = []
-        for g, s, t, motion in zip(goals, spliced, tails, random_motions):
-            trace = parse_trace(s + t, self.llm.codebook_size, self.max_motion_tokens)
-            out.append(Reasoning(g, s + t, trace, "robustness", list(trace.warnings)))
+        for g, t, note in zip(goals, texts, notes):
+            trace = parse_trace(t, self.llm.codebook_size, self.max_motion_tokens)
+            out.append(Reasoning(g, t, trace, "robustness", list(trace.warnings) + note, self.select))
         return out
 
     # ---- stage-1 abilities --------------------------------------------------------

@@ -15,12 +15,12 @@ from .actions import ACTIONS, UPPER_ACTIONS, UPPER_BASES, Param, schema
 from .captions import ACTION_LEMMAS, caption_lemmas, caption_program, describe_action
 from .cli import program_main, synth_main
 from .compose import Rendered, build_track, render, render_program
-from .corpus import HELD_OUT_ACTIONS, HELD_OUT_COMPOSITIONS, held_out_items, write_corpus
+from .corpus import HELD_OUT_ACTIONS, HELD_OUT_COMPOSITIONS, compositional_ids, held_out_items, write_corpus
 from .program import Action, Program, ProgramError, load_program, sample_action, sample_program, validate_program
 
 __all__ = [
     "ACTIONS", "UPPER_ACTIONS", "UPPER_BASES", "Param", "schema", "ACTION_LEMMAS", "caption_lemmas",
     "caption_program", "describe_action", "program_main", "synth_main", "Rendered", "build_track", "render",
-    "render_program", "HELD_OUT_ACTIONS", "HELD_OUT_COMPOSITIONS", "held_out_items", "write_corpus", "Action",
+    "render_program", "HELD_OUT_ACTIONS", "HELD_OUT_COMPOSITIONS", "held_out_items", "compositional_ids", "write_corpus", "Action",
     "Program", "ProgramError", "load_program", "sample_action", "sample_program", "validate_program",
 ]

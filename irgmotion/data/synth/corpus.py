@@ -294,3 +294,26 @@ def write_corpus(out_dir, n: int, seed: int = 0, workers: int | None = None, pro
     os.replace(part, out)
     summary["seconds"] = time.time() - t0
     return summary
+
+
+def compositional_ids(root: str | Path, split: str = "test", min_actions: int = 2, max_actions: int = 4) -> list[str]:
+    """Clips of `split` that chain `min_actions`..`max_actions` actions in an order of action names that no
+    training program has: compositions the model has never seen. Needs the corpus's programs/ folder."""
+    root = Path(root)
+
+    def names(sid: str) -> tuple[str, ...]:
+        record = json.loads((root / "programs" / f"{sid}.json").read_text(encoding="utf-8"))
+        return tuple(a["name"] for a in record["actions"])
+
+    def ids(name: str) -> list[str]:
+        return [line.strip() for line in (root / f"{name}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    if not (root / "programs").is_dir():
+        raise FileNotFoundError(f"{root}/programs: missing; the compositional split needs a procedural corpus")
+    seen = {names(sid) for sid in ids("train")}
+    out = []
+    for sid in ids(split):
+        chain = names(sid)
+        if min_actions <= len(chain) <= max_actions and chain not in seen:
+            out.append(sid)
+    return out

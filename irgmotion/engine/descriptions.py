@@ -1,0 +1,123 @@
+"""Reading a canonical description ("walk forward 4 steps, then jump twice") back into a program, and the
+verdict that follows from two descriptions by the engine's own rule.
+
+An assessment first restates the goal and describes the motion in these canonical words, then judges.
+Given only those two descriptions, the rule that wrote the training assessments (`compare_programs`,
+`level_from_differences`) fixes the check list, the level and the refinement. That serves two ends:
+- inference can let the model perceive (write both descriptions) and then apply the rule, so the
+  verdict can never contradict what the model itself saw;
+- benchmarks can measure how often a model's own verdict contradicts its own descriptions.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..data.synth.actions import ACTIONS
+from ..data.synth.program import Action, Program
+from .assessment import Assessment, level_from_differences, level_of, write_assessment
+from .programs import AMPLITUDE_PARAMS, compare_programs, phrase
+
+# The parameters a phrase shows (phrase() writes nothing for speed, hold, duration, knee lift).
+# ("first", the look-around side, and the angle of a curved walk are not written either.)
+_VISIBLE = ("direction", "path", "turn", "angle", "hand", "leg", "foot", "knee", "count", "steps", "turns")
+_SMALL = " (small)"
+_UPPER = " while doing this: "
+DESCRIBED = re.compile(r"The goal asks for: (.*?)\. The motion shows: (.*?)\.(?: |$)")
+
+
+@lru_cache(maxsize=1)
+def _phrase_table() -> dict[str, Action]:
+    """Every phrase an action can have -> the action (the fewest non-default parameters when several agree)."""
+    table: dict[str, Action] = {}
+    for name, spec in ACTIONS.items():
+        keys = [k for k in spec.params if k in _VISIBLE and spec.params[k].kind in ("choice", "int")
+                and (k != "angle" or name == "turn")]
+        options = [spec.params[k].values if spec.params[k].kind == "choice"
+                   else range(int(spec.params[k].lo), int(spec.params[k].hi) + 1) for k in keys]
+        defaults = spec.defaults()
+        for combo in itertools.product(*options):
+            params = {k: v for k, v in zip(keys, combo) if v != defaults[k]}
+            action = Action(name, params)
+            text = phrase(action, with_upper=False)
+            if text not in table or len(params) < len(table[text].params):
+                table[text] = action
+    return table
+
+
+def _read_action(text: str) -> Action | None:
+    small = text.endswith(_SMALL)
+    action = _phrase_table().get(text[: -len(_SMALL)] if small else text)
+    if action is None or not small:
+        return action
+    keys = [k for k in AMPLITUDE_PARAMS if k in ACTIONS[action.name].params]
+    if not keys:
+        return None  # "(small)" on an action without a size: not a canonical description
+    lo = ACTIONS[action.name].params[keys[0]].lo  # the range's low end is "too small" against every default
+    return Action(action.name, {**action.params, keys[0]: lo})
+
+
+def read_description(text: str) -> Program | None:
+    """The program a canonical description names, or None when any part of it is not canonical."""
+    text = (text or "").strip().rstrip(".").strip()
+    if not text:
+        return None
+    actions = []
+    for part in text.split(", then "):
+        main, _, upper = part.partition(_UPPER)
+        action = _read_action(main.strip())
+        if action is None:
+            return None
+        if upper:
+            extra = _read_action(upper.strip())
+            if extra is None or ACTIONS[extra.name].category != "upper":
+                return None
+            action = Action(action.name, action.params, extra)
+        actions.append(action)
+    return Program(tuple(actions))
+
+
+@dataclass
+class RuleVerdict:
+    goal: Program
+    motion: Program
+    assessment: Assessment  # its text starts at "Check:" (or at the level for the compare style)
+
+    @property
+    def level(self) -> int:
+        return self.assessment.level
+
+
+def rule_verdict(asked: str, shown: str, style: str, seed: int = 0) -> RuleVerdict | None:
+    """The check list, level and refinement that follow from two descriptions by the engine's rule,
+    worded in `style`; None when either description is not canonical."""
+    goal, motion = read_description(asked), read_description(shown)
+    if goal is None or motion is None:
+        return None
+    matches, diffs, n_matched, checks, _ = compare_programs(goal, motion, style)
+    level = level_from_differences(diffs, len(goal.actions), n_matched=n_matched)
+    assessment = write_assessment(level, matches, diffs, random.Random(seed),
+                                  checks=checks if style != "compare" else None)
+    return RuleVerdict(goal, motion, assessment)
+
+
+def verdict_contradiction(assessment: str, style: str = "slots") -> bool | None:
+    """Whether an assessment's stated level differs from the level its own two descriptions imply
+    (True: a contradiction); None when it states no level or its descriptions cannot be read."""
+    found = DESCRIBED.search(assessment or "")
+    stated = level_of(assessment)
+    if not found or stated is None:
+        return None
+    verdict = rule_verdict(found.group(1), found.group(2), style)
+    return None if verdict is None else verdict.level != stated
+
+
+def self_consistency(assessments: list[str], style: str = "slots") -> dict:
+    """Share of assessments whose verdict contradicts their own descriptions, over those that can be read."""
+    flags = [verdict_contradiction(a, style) for a in assessments]
+    read = [f for f in flags if f is not None]
+    return {"assessments": len(assessments), "readable": len(read),
+            "contradiction_rate": (sum(read) / len(read)) if read else None}

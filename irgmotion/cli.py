@@ -93,10 +93,13 @@ def cmd_generate(args) -> int:
         raise CLIError(str(exc)) from None
     if args.max_rounds < 1:
         raise CLIError("--max-rounds must be at least 1")
-    if args.verdict == "rule" and bundle.assessment_style is None:
-        raise CLIError(f"--verdict rule: the bundle's manifest records no 'assessment_style' "
-                       f"({bundle.root / 'manifest.json'}); use --verdict model")
-    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=args.verdict, select=args.select)
+    from .reason.pipeline import RULE_STYLES
+    verdict = args.verdict or ("rule" if bundle.assessment_style in RULE_STYLES else "model")
+    if verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
+        raise CLIError(f"--verdict rule needs a bundle whose assessments are in the {' or '.join(RULE_STYLES)} style; "
+                       f"{bundle.root / 'manifest.json'} records {bundle.assessment_style!r}; use --verdict model")
+    args.verdict = verdict
+    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict, select=args.select)
     opts = DecodeOptions(max_new_tokens=args.max_new_tokens, do_sample=args.sample, seed=args.seed,
                          temperature=args.temperature)
     started = time.perf_counter()
@@ -136,7 +139,8 @@ def cmd_generate(args) -> int:
         render_motions(round_joints, render_path, titles=titles, suptitle=goal[:80])
     record = {"goal": goal, "mode": result.mode, "generation_seconds": seconds, "text": result.text,
               "n_generations": trace.n_generations, "finished": trace.finished, "warnings": result.warnings,
-              "verdict": args.verdict, "select": args.select, "answer_round": result.answer_round + 1,
+              "verdict": args.verdict, "select": args.select,
+              "answer_round": result.answer_round + 1,  # numbered from 1, as printed and as the round_K files
               **trace.to_dict()}
     write_text(out / "trace.json", json.dumps(record, indent=2))
     print(f"Final motion: round {result.answer_round + 1} of {len(trace.rounds)} ({args.select}), {len(final_joints)} "
@@ -206,9 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-rounds", type=int, default=6, help="cap on generated motions")
     p.add_argument("--max-new-tokens", type=int, default=1400)
-    p.add_argument("--verdict", choices=("model", "rule"), default="rule",
-                   help="rule (default): the model describes the goal and the motion, the engine's rule judges those "
-                        "two descriptions, so the verdict follows what the model saw; model: the model judges too")
+    p.add_argument("--verdict", choices=("model", "rule"), default=None,
+                   help="rule (the default where the bundle's assessment style allows it): the model describes the goal "
+                        "and the motion, the engine's rule judges those two descriptions, so the verdict follows what "
+                        "the model saw; model: the model judges too")
     p.add_argument("--select", choices=("last", "best", "best-earliest"), default="best",
                    help="the answer: best (default) = the round with the best assessed level, ties to the latest; "
                         "best-earliest = ties to the earliest; last = the last motion")

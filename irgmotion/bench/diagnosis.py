@@ -29,7 +29,7 @@ from ..evaluator import load_evaluator
 from ..fileio import write_text
 from ..llm.trace import is_no_refinement
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import VERDICTS, Reasoner
+from ..reason.pipeline import RULE_STYLES, VERDICTS, Reasoner
 from .stage1 import held_out_pairs, wilson_interval
 
 _PREFIX = re.compile(r"^(please |to fix it, )", re.IGNORECASE)
@@ -92,8 +92,9 @@ def run_diagnosis(bundle_dir, engine_test, evaluator, pairs: int = 300, seed: in
                   verdicts=VERDICTS, log=print) -> dict:
     from ..reason.bundle import load_bundle
     bundle = load_bundle(bundle_dir)
-    if bundle.assessment_style is None:
-        raise ValueError(f"{bundle.root}/manifest.json records no 'assessment_style'; the diagnosis needs it")
+    if bundle.assessment_style not in RULE_STYLES:
+        raise ValueError(f"{bundle.root}/manifest.json records assessment style {bundle.assessment_style!r}; the "
+                         f"diagnosis reads descriptions that carry every judged slot ({' or '.join(RULE_STYLES)})")
     cands, motions = held_out_pairs(Path(engine_test), bundle.vq, pairs, random.Random(seed))
     ev = load_evaluator(evaluator)
     # one assessment (~260 tokens), one refinement and its motion: 640 tokens leave room; a larger budget only lets
@@ -108,14 +109,17 @@ def run_diagnosis(bundle_dir, engine_test, evaluator, pairs: int = 300, seed: in
     return report
 
 
-_ROWS = (("perception", "goal_restated_exactly", "perception: goal restated exactly"),
+_ROWS = (("perception", "readable", "perception: both descriptions written and readable"),
+         ("perception", "goal_restated_exactly", "perception: goal restated exactly"),
          ("perception", "motion_described_exactly", "perception: motion described exactly"),
          ("perception", "both_exact", "perception: both exact"),
-         ("comparison", "level_follows_own_descriptions", "comparison: level follows its own two descriptions"),
+         ("comparison", "level_follows_own_descriptions",
+          "comparison: level follows its own two descriptions (rule verdict: by construction)"),
          ("judgement", "level_right", "judgement: level right"),
          ("judgement", "level_right_when_both_exact", "judgement: level right when both descriptions are exact"),
          ("stop_decision", "asks_exactly_when_due", "stop decision: asks for a refinement exactly when due"),
-         ("instruction", "engine_fix_when_due_and_asked", "instruction: the engine's fix, when due and asked"),
+         ("instruction", "engine_fix_when_due_and_asked",
+          "instruction: the engine's fix, when due and asked (rule verdict: follows from perception)"),
          ("refinement", "closer_to_goal_under_evaluator", "refinement: refined motion closer to the goal (evaluator)"))
 
 
@@ -144,7 +148,14 @@ def diagnose_main(args) -> int:
         if not Path(path).is_dir():
             print(f"diagnose: {flag} {path}: not a directory", file=sys.stderr)
             return 2
-    report = run_diagnosis(args.bundle, args.engine_test, args.evaluator, args.pairs, args.seed, args.batch_size)
+    if args.batch_size < 1:
+        print(f"diagnose: --batch-size must be >= 1 (got {args.batch_size})", file=sys.stderr)
+        return 2
+    try:
+        report = run_diagnosis(args.bundle, args.engine_test, args.evaluator, args.pairs, args.seed, args.batch_size)
+    except (OSError, ValueError, KeyError) as exc:  # a bundle, engine build or evaluator that cannot be read
+        print(f"diagnose: {exc}", file=sys.stderr)
+        return 2
     command = "irgmotion " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_text(Path(args.out + ".json"), json.dumps(report, indent=2))
     text = diagnosis_markdown(report, command)

@@ -25,7 +25,7 @@ from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import SELECTIONS, VERDICTS, Reasoner, choose_round
+from ..reason.pipeline import RULE_STYLES, SELECTIONS, VERDICTS, Reasoner, choose_round
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))
@@ -60,13 +60,26 @@ def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
     return feats, counts
 
 
+def _first_round(res) -> int | None:
+    return next((k for k, r in enumerate(res.trace.rounds) if r.motion), None)
+
+
+def _selected_rows(reasoner, pairs, counts, secs, rows, name: str) -> None:
+    """One row per tie rule of the best-assessed selection (free after decoding); `name` has a {select} slot."""
+    for select in ("best", "best-earliest"):
+        for _, r in pairs:
+            r.select = select
+        feats, _ = _motions(reasoner, pairs, "answer_motion")
+        rows[name.format(select=select)] = (feats, counts, secs)
+
+
 def trace_statistics(results, style: str | None) -> dict:
     """How the traces used their assessments: self-consistency of every assessment (its stated level against
     the level its own two descriptions imply), how often the answer is not the first motion, and the rule
     verdict's fallbacks."""
     assessments = [r.assessment for res in results for r in res.trace.rounds if r.assessment]
     stats = {"assessments": len(assessments),
-             "answer_is_not_first_motion": {sel: float(np.mean([(choose_round(res.trace, sel) or 0) > 0
+             "answer_is_not_first_motion": {sel: float(np.mean([choose_round(res.trace, sel) != _first_round(res)
                                                                 for res in results])) for sel in SELECTIONS},
              "rule_fallbacks": sum("kept the model's own verdict" in w for res in results for w in res.warnings)}
     if style is not None:
@@ -78,7 +91,7 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
     """Stage-2 first motion, then the last and the best-assessed motion under each verdict; with
     `robustness`, the random-first-motion test (under the last verdict) and the random floor."""
     latency, style = {}, bundle.assessment_style
-    verdicts = [v for v in cfg.verdicts if v == "model" or style is not None]
+    verdicts = [v for v in cfg.verdicts if v == "model" or style in RULE_STYLES]
     for verdict in verdicts:
         reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict=verdict, select="best")
         log(f"stage 2 ({verdict} verdict): interleaved reasoning on {len(ids)} goals")
@@ -89,11 +102,7 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
             rows["Stage-2 first motion"] = (first, [1] * len(ids), secs)
         final, counts = _motions(reasoner, pairs, "final_motion")
         rows[f"Stage-2 final motion ({verdict} verdict)"] = (final, counts, secs)
-        for select in ("best", "best-earliest"):  # selection is free after decoding: score both tie rules
-            for r in res:
-                r.select = select
-            best, _ = _motions(reasoner, pairs, "answer_motion")
-            rows[f"Stage-2 {select} assessed motion ({verdict} verdict)"] = (best, counts, secs)
+        _selected_rows(reasoner, pairs, counts, secs, rows, f"Stage-2 {{select}} assessed motion ({verdict} verdict)")
         stats[verdict] = trace_statistics(res, style)
         latency[f"stage-2 trace ({verdict} verdict)"] = {
             "seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs,
@@ -110,11 +119,8 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
     pairs = list(zip(ids, res))
     feats, counts = _motions(reasoner, pairs, "final_motion")
     rows[f"Stage-2 random first motion, final ({verdict} verdict)"] = (feats, counts, secs)
-    for select in ("best", "best-earliest"):
-        for r in res:
-            r.select = select
-        feats, _ = _motions(reasoner, pairs, "answer_motion")
-        rows[f"Stage-2 random first motion, {select} assessed ({verdict} verdict)"] = (feats, counts, secs)
+    _selected_rows(reasoner, pairs, counts, secs, rows,
+                   f"Stage-2 random first motion, {{select}} assessed ({verdict} verdict)")
     rows["Random motion (floor)"] = ({cid: reasoner.decode(m) for cid, m in zip(ids, randoms)}, None, 0.0)
     return latency
 
@@ -186,7 +192,7 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
               "assessment_style": bundle.assessment_style,
               **_run_split(cfg, bundle, split, ids, captions, robustness=True, log=log)}
     if cfg.compositional:
-        keep = set(compositional_ids(cfg.data))
+        keep = set(compositional_ids(cfg.data))  # checked non-empty by bench_main before any work
         split, ids, captions = _split_goals(cfg, keep, cfg.compositional)
         log(f"compositional split: {len(ids)} of {len(keep)} test clips chaining 2-4 actions in an unseen order")
         report["compositional"] = {"available": len(keep),
@@ -250,6 +256,23 @@ def bench_main(args) -> int:
     if args.compositional < 0:
         print(f"error: --compositional must be >= 0 (got {args.compositional})", file=sys.stderr)
         return 2
+    if args.compositional:
+        try:
+            available = len(compositional_ids(args.data))
+        except (FileNotFoundError, KeyError, ValueError) as exc:
+            print(f"error: --compositional needs a procedural corpus with programs/: {exc}", file=sys.stderr)
+            return 2
+        if available < 32:
+            print(f"error: --compositional: {args.data} has {available} test clips chaining 2-4 actions in an unseen "
+                  "order; R-precision needs at least 32", file=sys.stderr)
+            return 2
+    if not args.only_llm and "rule" in (args.verdict or ()) and len(args.verdict) == 1:
+        from ..reason.bundle import load_bundle
+        style = load_bundle(args.bundle).assessment_style
+        if style not in RULE_STYLES:
+            print(f"error: --verdict rule needs a bundle in the {' or '.join(RULE_STYLES)} assessment style; "
+                  f"{args.bundle} records {style!r}", file=sys.stderr)
+            return 2
     extra = dict(e.split("=", 1) for e in (args.llm or []))
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,

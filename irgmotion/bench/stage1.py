@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 from ..data.annotations import read_annotations
 from ..data.humanml3d import MotionTextDataset
 from ..engine.assessment import LEVELS, level_of
-from ..engine.descriptions import self_consistency
+from ..engine.descriptions import DESCRIBED, self_consistency
 from ..evaluator import load_evaluator
 from ..evaluator.metrics import caption_scores
 from ..evaluator.protocol import Generated, evaluate
@@ -32,7 +31,6 @@ from ..tokenizer.catalog import MotionCatalog
 from ..tokenizer.pretrained import MotionTokenizer
 
 
-_DESCRIBED = re.compile(r"The goal asks for: (.*?)\. The motion shows: (.*?)\.(?: |$)")
 
 
 def description_accuracy(said: list[str], truth: list[str], levels: list | None = None,
@@ -42,7 +40,7 @@ def description_accuracy(said: list[str], truth: list[str], levels: list | None 
     With levels: the level accuracy on the pairs where both were exact, which isolates the comparison step."""
     levels = levels or [None] * len(said)
     truth_levels = truth_levels or [None] * len(said)
-    rows = [(_DESCRIBED.search(s or ""), _DESCRIBED.search(t), lv, tl)
+    rows = [(DESCRIBED.search(s or ""), DESCRIBED.search(t), lv, tl)
             for s, t, lv, tl in zip(said, truth, levels, truth_levels)]
     rows = [r for r in rows if r[1]]
     if not rows:

@@ -5,8 +5,10 @@ An assessment first restates the goal and describes the motion in these canonica
 Given only those two descriptions, the rule that wrote the training assessments (`compare_programs`,
 `level_from_differences`) fixes the check list, the level and the refinement. That serves two ends:
 - inference can let the model perceive (write both descriptions) and then apply the rule, so the
-  verdict can never contradict what the model itself saw;
+  verdict follows what the model itself saw;
 - benchmarks can measure how often a model's own verdict contradicts its own descriptions.
+What a description does not write, the rule cannot judge: sizes appear only in the "aligned" style's
+"(small)" marks, and no style writes the look-around side or a curved walk's angle.
 """
 from __future__ import annotations
 
@@ -84,7 +86,7 @@ def read_description(text: str) -> Program | None:
 class RuleVerdict:
     goal: Program
     motion: Program
-    assessment: Assessment  # its text starts at "Check:" (or at the level for the compare style)
+    assessment: Assessment  # its text starts at "Check:" (the compare style: at what matches, then the level)
 
     @property
     def level(self) -> int:
@@ -104,19 +106,31 @@ def rule_verdict(asked: str, shown: str, style: str, seed: int = 0) -> RuleVerdi
     return RuleVerdict(goal, motion, assessment)
 
 
-def verdict_contradiction(assessment: str, style: str = "slots") -> bool | None:
-    """Whether an assessment's stated level differs from the level its own two descriptions imply
-    (True: a contradiction); None when it states no level or its descriptions cannot be read."""
-    found = DESCRIBED.search(assessment or "")
+_PROBLEM = re.compile(r"\bwrong\b|\bmissing\b|\bextra:|done, but")
+
+
+def verdict_contradiction(assessment: str, style: str = "aligned") -> bool | None:
+    """Whether an assessment's verdict contradicts what it wrote before it (True: a contradiction); None when it
+    states no level or cannot be read.
+
+    "aligned": its two descriptions carry every judged slot, so the stated level must be the one the rule
+    derives from them. "slots" and "checklist" leave sizes to the check list, so there the test is the check
+    list itself: "perfect" exactly when no check is wrong, missing or extra."""
     stated = level_of(assessment)
-    if not found or stated is None:
+    if stated is None:
         return None
-    verdict = rule_verdict(found.group(1), found.group(2), style)
-    return None if verdict is None else verdict.level != stated
+    if style == "aligned":
+        found = DESCRIBED.search(assessment or "")
+        verdict = found and rule_verdict(found.group(1), found.group(2), style)
+        return None if not verdict else verdict.level != stated
+    checks = re.search(r"Check:(.*?)Alignment is", assessment or "", re.DOTALL)
+    if not checks:
+        return None
+    return (stated == 3) == bool(_PROBLEM.search(checks.group(1)))
 
 
-def self_consistency(assessments: list[str], style: str = "slots") -> dict:
-    """Share of assessments whose verdict contradicts their own descriptions, over those that can be read."""
+def self_consistency(assessments: list[str], style: str = "aligned") -> dict:
+    """Share of assessments whose verdict contradicts what they wrote before it, over those that can be read."""
     flags = [verdict_contradiction(a, style) for a in assessments]
     read = [f for f in flags if f is not None]
     return {"assessments": len(assessments), "readable": len(read),

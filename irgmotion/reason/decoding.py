@@ -67,6 +67,8 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
     if opts.seed is not None:
         torch.manual_seed(opts.seed)
     outputs: list[str] = []
+    # built once per call: it scans the whole vocabulary
+    stop_criterion = StopStringCriteria(tok, stop_strings) if stop_strings else None
     side = tok.padding_side
     tok.padding_side = "left"
     try:
@@ -80,7 +82,7 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
             if max_motion_tokens:
                 criteria.append(RunawayMotionStop(llm.motion_start_id, llm.motion_end_id, max_motion_tokens, width))
             if stop_strings:
-                criteria.append(StopStringCriteria(tok, stop_strings))
+                criteria.append(stop_criterion)
             kwargs = dict(max_new_tokens=opts.max_new_tokens, do_sample=opts.do_sample, use_cache=True,
                           pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                           stopping_criteria=criteria)

@@ -22,6 +22,9 @@ MAX_PROMPT_CHARS = 2000
 # then the engine's rule writes the check list, the level and the refinement from those two descriptions, so
 # the verdict always follows the model's own perception (a description the rule cannot read keeps the model's).
 VERDICTS = ("model", "rule")
+# Styles whose two descriptions carry everything the rule judges: "aligned" marks too-small actions "(small)" in
+# the motion's description; "checklist" and "slots" leave sizes to the check list, and "compare" has none.
+RULE_STYLES = ("aligned",)
 # "last": the answer is the last motion (the paper). "best": the motion of the best self-assessed round, ties
 # going to the latest. "best-earliest": the same, ties going to the earliest (a refinement must be judged
 # strictly better to replace a motion).
@@ -114,9 +117,9 @@ class Reasoner:
             raise ValueError(f"unknown verdict {verdict!r}; choose from {', '.join(VERDICTS)}")
         if select not in SELECTIONS:
             raise ValueError(f"unknown selection {select!r}; choose from {', '.join(SELECTIONS)}")
-        if verdict == "rule" and assessment_style is None:
-            raise ValueError("the rule verdict needs the model's assessment style (the bundle manifest's "
-                             "'assessment_style')")
+        if verdict == "rule" and assessment_style not in RULE_STYLES:
+            raise ValueError(f"the rule verdict needs a model whose assessments describe every judged slot "
+                             f"(assessment style {' or '.join(RULE_STYLES)}; this one: {assessment_style})")
         self.llm, self.vq = llm, vq
         self.assessment_style, self.verdict, self.select = assessment_style, verdict, select
         # The datasets' longest motion is 196 frames; a span that never closes is cut there.
@@ -156,24 +159,28 @@ class Reasoner:
         texts = list(texts)
         notes: list[list[str]] = [[] for _ in texts]
         active = list(range(len(texts)))
-        # One pass decodes at most a round (~300 tokens with the analysis); the whole trace keeps opts' budget.
-        phase = replace(opts, max_new_tokens=min(opts.max_new_tokens, ROUND_MAX_TOKENS))
-        used = [0] * len(texts)
+        used = [0] * len(texts)  # tokens the model decoded (the rule's text not counted)
         for _ in range(2 * max_rounds + 1):  # a round takes one pass, or two when the model judges itself
             active = [i for i in active if used[i] < opts.max_new_tokens]
             if not active:
                 break
+            # a pass decodes at most a round (~300 tokens with the analysis) and never past a row's budget
+            room = max(opts.max_new_tokens - used[i] for i in active)
+            phase = replace(opts, max_new_tokens=min(room, ROUND_MAX_TOKENS))
             outs = generate_texts(self.llm, [prompts[i] + texts[i] for i in active], phase,
-                                  stop_after_token=(self.llm.motion_end_id, 2),
+                                  stop_after_token=(self.llm.motion_end_id, 2),  # a stray second motion ends it
                                   max_motion_tokens=self.max_motion_tokens, stop_strings=[_CHECK, _ASSESS_END])
             still = []
             for i, cont in zip(active, outs):
-                texts[i] += cont
+                texts[i] = (texts[i] + cont).rstrip(" ")
                 used[i] += len(self.llm.tokenizer(cont, add_special_tokens=False)["input_ids"])
                 n_motions = texts[i].count(MOTION_END)
-                tail = cont.rstrip()
-                if tail.endswith(_CHECK):
-                    found = DESCRIBED.search(texts[i][texts[i].rfind("[assess]"):])
+                # the open assessment of this round: after the last motion and after any closed assessment
+                opened = texts[i].rfind("[assess]")
+                current = opened > max(texts[i].rfind(_ASSESS_END), texts[i].rfind(MOTION_END))
+                if texts[i].rstrip().endswith(_CHECK) and current:
+                    texts[i] = texts[i].rstrip()
+                    found = DESCRIBED.search(texts[i][opened:])
                     verdict = found and rule_verdict(found.group(1), found.group(2), self.assessment_style)
                     if not verdict:
                         notes[i].append(f"round {n_motions}: the descriptions are not canonical; kept the model's "
@@ -189,11 +196,15 @@ class Reasoner:
                         # it again: stop here rather than loop to the cap
                         notes[i].append(f"round {n_motions}: the refinement repeated an earlier motion; stopped")
                         continue
-                elif tail.endswith(_ASSESS_END):  # the model's own verdict, after a description the rule could not read
-                    texts[i] += "\n"
-                    refinement = texts[i][texts[i].rfind("Refinement:"):]
-                    satisfied = is_no_refinement(refinement)
-                else:  # the model closed its reasoning, or ran out of budget
+                elif texts[i].rstrip().endswith(_ASSESS_END):  # the model's own verdict (descriptions unreadable)
+                    texts[i] = texts[i].rstrip() + "\n"
+                    closed = texts[i][texts[i].rfind("[assess]"):]
+                    satisfied = is_no_refinement(closed[closed.rfind("Refinement:"):]) if "Refinement:" in closed \
+                        else False
+                elif THINK_END in cont or n_motions >= max_rounds:
+                    continue  # the model closed its reasoning, or the cap is reached
+                else:
+                    notes[i].append(f"round {n_motions}: the model wrote no check list within its budget; stopped")
                     continue
                 if satisfied:
                     texts[i] += plan_text(PLAN_FINISH) + THINK_END
@@ -201,12 +212,15 @@ class Reasoner:
                     texts[i] += plan_text(PLAN_REFINE)
                     still.append(i)
             active = still
+        for i in active:
+            notes[i].append("stopped at the token budget or the pass limit")
         return texts, notes
 
     def _spliced(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions) -> tuple[list[str], list[str]]:
         """Stage-2 prompts, and each trace decoded up to its first motion with that motion replaced by a given one."""
         prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
-        heads = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_start_id, 1))
+        heads = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_start_id, 1),
+                               max_motion_tokens=self.max_motion_tokens)
         spliced = []
         for head, motion in zip(heads, motions):
             cut = head.find(MOTION_START)
@@ -224,7 +238,8 @@ class Reasoner:
             texts, notes = self._rule_loop(prompts, spliced, opts, max_rounds)
         else:
             tails = generate_texts(self.llm, [p + s for p, s in zip(prompts, spliced)], opts,
-                                   stop_after_token=(self.llm.motion_end_id, max_rounds - 1))
+                                   stop_after_token=(self.llm.motion_end_id, max_rounds - 1),
+                                   max_motion_tokens=self.max_motion_tokens)
             texts, notes = [s + t for s, t in zip(spliced, tails)], [[] for _ in tails]
         out = []
         for g, t, note in zip(goals, texts, notes):

@@ -32,8 +32,10 @@ PRESETS = {
                    "--task-weights", "tm2t_assessment_analysis=8",
                    "--max-minutes", "60", "--max-length", "768", "--threads", "2", "--bf16"],
         # Traces run to ~1,600 tokens with five motions; a shorter limit would cut off their endings.
+        # Mixed: a third of the entries are the single-step tasks, so the shipped LLM keeps them (issue #17).
         "stage2": ["--steps", "900", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",
-                   "--max-length", "1600", "--threads", "2"],
+                   "--max-length", "1600", "--threads", "2", "--stage1-fraction", "0.33",
+                   "--task-weights", "tm2t_assessment_analysis=8"],
     },
     # Every step at toy size (about two minutes on 2 cores): shows the whole chain runs from nothing to a
     # loadable bundle. Tested; its models are untrained.
@@ -45,7 +47,8 @@ PRESETS = {
         "engine": ["--limit", "4", "--n-retrieval", "1", "--n-perturb", "2", "--workers", "1"],
         "stage1": ["--preset", "tiny", "--steps", "3", "--batch-size", "2", "--warmup", "1", "--max-length", "256",
                    "--threads", "1"],
-        "stage2": ["--steps", "2", "--batch-size", "1", "--warmup", "1", "--max-length", "512", "--threads", "1"],
+        "stage2": ["--steps", "2", "--batch-size", "1", "--warmup", "1", "--max-length", "512", "--threads", "1",
+                   "--stage1-fraction", "0.33"],
     },
 }
 DONE = ".done"

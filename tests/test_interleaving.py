@@ -103,3 +103,55 @@ def test_rule_verdict_loop_on_the_embedded_bundle_never_contradicts_its_descript
         assert r.answer_motion is not None
     with pytest.raises(ValueError, match="assessment style"):
         Reasoner(bundle.llm, bundle.vq, None, verdict="rule")
+
+
+def test_mixed_stage2_training_draws_the_asked_share_of_single_step_entries():
+    from irgmotion.train.cli import mix_single_step
+    traces, single = [f"t{i}" for i in range(60)], [f"s{i}" for i in range(10)]
+    mixed = mix_single_step(traces, single, 1 / 3, seed=0)
+    assert mixed[:60] == traces and len(mixed) == 90  # 30 of 90 single-step, the pool reused once exhausted
+    assert set(mixed[60:]) == set(single)
+    assert mix_single_step(traces, single, 1 / 3, seed=0) == mixed  # seeded
+    assert mix_single_step(traces, [], 0.5, seed=0) == traces
+
+
+def test_slots_self_consistency_reads_the_check_list():
+    perfect_but_wrong = ("The goal asks for: jump in place twice. The motion shows: jump in place twice. Check: jump: "
+                         "direction in place vs in place ok, count twice vs twice ok, size full vs small wrong. "
+                         "Alignment is perfect. Everything the goal describes is there.")
+    assert verdict_contradiction(perfect_but_wrong, "slots") is True
+    close = perfect_but_wrong.replace("Alignment is perfect", "Alignment is close")
+    assert verdict_contradiction(close, "slots") is False
+
+
+@pytest.mark.skipif(not (EMBEDDED / "manifest.json").is_file(), reason="no embedded bundle")
+@pytest.mark.parametrize("style", ["aligned", "slots"])
+def test_rule_loop_replaces_the_verdict_and_stops_when_perfect(monkeypatch, style):
+    """Scripted model output: round 1 shows a too-small jump (aligned: "(small)" in the description; slots: in the
+    check list, where the model itself wrongly wrote "ok"), round 2 a full one. The rule writes "close" and the
+    fix, then "perfect" and the end of the trace."""
+    import irgmotion.reason.pipeline as pipeline
+    from irgmotion.llm.trace import PLAN_ASSESS, PLAN_GENERATE, plan_text
+    from irgmotion.llm.vocab import motion_to_string
+    bundle = load_bundle()
+
+    def round_text(motion, small):
+        shown = "jump in place twice" + (" (small)" if small and style == "aligned" else "")
+        text = (f"[generate]{motion_to_string(motion)}[/generate]\n" + plan_text(PLAN_ASSESS) +
+                f"[assess]Assessment: The goal asks for: jump in place twice. The motion shows: {shown}. Check:")
+        if style == "slots":
+            text += (" jump: direction in place vs in place ok, count twice vs twice ok, size full vs "
+                     f"{'small' if small else 'full'} ok. Alignment is")
+        return text
+
+    script = iter([["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE)
+                    + round_text([1, 2, 3], True)], [round_text([4, 5, 6], False)]])
+    monkeypatch.setattr(pipeline, "generate_texts", lambda *a, **k: next(script))
+    reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict="rule", select="best")
+    result = reasoner.interleaved(["a person jumps twice"], max_rounds=4)[0]
+    first, second = result.trace.rounds
+    assert level_of(first.assessment) == 2 and "bigger" in first.refinement
+    if style == "slots":
+        assert "size full vs small wrong" in first.assessment and "vs small ok" not in result.text
+    assert level_of(second.assessment) == 3 and second.satisfied
+    assert result.trace.finished and result.answer_round == 1 and not result.warnings

@@ -14,6 +14,8 @@ def test_smoke_pipeline_builds_a_working_bundle(tmp_path):
     for step in ("corpus", "vq", "evaluators/guo", "evaluators/tmr", "engine", "stage1", "stage2"):
         assert (out / step / ".done").is_file(), step
     assert json.loads((out / "stage1" / "train_config.json").read_text())["steps"] == 3
+    # stage 2 is mixed training: traces plus the single-step tasks
+    assert json.loads((out / "stage2" / "train_config.json").read_text())["sources"]["stage1_fraction"] == 0.33
 
     bundle = load_bundle(out / "bundle")
     assert not any(bundle.root.rglob("checkpoint*"))  # the bundle holds what generation needs, no optimiser state

@@ -7,8 +7,9 @@ Given only those two descriptions, the rule that wrote the training assessments 
 - inference can let the model perceive (write both descriptions) and then apply the rule, so the
   verdict follows what the model itself saw;
 - benchmarks can measure how often a model's own verdict contradicts its own descriptions.
-What a description does not write, the rule cannot judge: sizes appear only in the "aligned" style's
-"(small)" marks, and no style writes the look-around side or a curved walk's angle.
+What a description does not write, the rule cannot judge: sizes appear in the "aligned" style's "(small)"
+marks and in the "slots" style's check list (`small_in_checks`), and no style writes the look-around side or
+a curved walk's angle.
 """
 from __future__ import annotations
 
@@ -93,12 +94,38 @@ class RuleVerdict:
         return self.assessment.level
 
 
-def rule_verdict(asked: str, shown: str, style: str, seed: int = 0) -> RuleVerdict | None:
+def small_in_checks(checks: str) -> list[str]:
+    """Names of the actions a "slots" check list saw too small ("jump: ..., size full vs small wrong" -> jump),
+    in order: the one perception a slots description leaves to its check list."""
+    docs = {spec.doc: name for name, spec in ACTIONS.items()}
+    found = []
+    for entry in checks.split(";"):
+        head, _, slots = entry.strip().partition(": ")
+        if head in docs and re.search(r"(?<!upper )size \w+ vs small", slots):
+            found.append(docs[head])
+    return found
+
+
+def _mark_small(program: Program, names: list[str]) -> Program:
+    """The program with the first unmarked action of each listed name given a too-small size."""
+    actions, todo = list(program.actions), list(names)
+    for i, a in enumerate(actions):
+        keys = [k for k in AMPLITUDE_PARAMS if k in ACTIONS[a.name].params]
+        if a.name in todo and keys:
+            todo.remove(a.name)
+            actions[i] = Action(a.name, {**a.params, keys[0]: ACTIONS[a.name].params[keys[0]].lo}, a.upper)
+    return Program(tuple(actions))
+
+
+def rule_verdict(asked: str, shown: str, style: str, seed: int = 0, small: list[str] = ()) -> RuleVerdict | None:
     """The check list, level and refinement that follow from two descriptions by the engine's rule,
-    worded in `style`; None when either description is not canonical."""
+    worded in `style`; None when either description is not canonical. `small` names motion actions seen too small
+    where the description cannot say it (the "slots" style writes sizes in its check list: `small_in_checks`)."""
     goal, motion = read_description(asked), read_description(shown)
     if goal is None or motion is None:
         return None
+    if small:
+        motion = _mark_small(motion, list(small))
     matches, diffs, n_matched, checks, _ = compare_programs(goal, motion, style)
     level = level_from_differences(diffs, len(goal.actions), n_matched=n_matched)
     assessment = write_assessment(level, matches, diffs, random.Random(seed),
@@ -113,17 +140,18 @@ def verdict_contradiction(assessment: str, style: str = "aligned") -> bool | Non
     """Whether an assessment's verdict contradicts what it wrote before it (True: a contradiction); None when it
     states no level or cannot be read.
 
-    "aligned": its two descriptions carry every judged slot, so the stated level must be the one the rule
-    derives from them. "slots" and "checklist" leave sizes to the check list, so there the test is the check
-    list itself: "perfect" exactly when no check is wrong, missing or extra."""
+    "aligned" and "slots": the stated level must be the one the rule derives from the two descriptions (and, for
+    slots, the sizes its check list saw). "checklist" writes sizes only inside its verdicts, so there the test is
+    the check list itself: "perfect" exactly when no check is wrong, missing or extra."""
     stated = level_of(assessment)
     if stated is None:
         return None
-    if style == "aligned":
-        found = DESCRIBED.search(assessment or "")
-        verdict = found and rule_verdict(found.group(1), found.group(2), style)
-        return None if not verdict else verdict.level != stated
+    found = DESCRIBED.search(assessment or "")
     checks = re.search(r"Check:(.*?)Alignment is", assessment or "", re.DOTALL)
+    if style in ("aligned", "slots"):
+        small = small_in_checks(checks.group(1)) if style == "slots" and checks else []
+        verdict = found and rule_verdict(found.group(1), found.group(2), style, small=small)
+        return None if not verdict else verdict.level != stated
     if not checks:
         return None
     return (stated == 3) == bool(_PROBLEM.search(checks.group(1)))

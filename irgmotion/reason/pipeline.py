@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..engine.assessment import level_of
-from ..engine.descriptions import DESCRIBED, rule_verdict
+from ..engine.descriptions import DESCRIBED, rule_verdict, small_in_checks
 from ..llm.model import MotionLLM
 from ..llm.templates import NO_REFINEMENT, STAGE2_TEMPLATE, TEMPLATES
 from ..llm.trace import (PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round, is_no_refinement, parse_trace,
@@ -22,14 +22,16 @@ MAX_PROMPT_CHARS = 2000
 # then the engine's rule writes the check list, the level and the refinement from those two descriptions, so
 # the verdict always follows the model's own perception (a description the rule cannot read keeps the model's).
 VERDICTS = ("model", "rule")
-# Styles whose two descriptions carry everything the rule judges: "aligned" marks too-small actions "(small)" in
-# the motion's description; "checklist" and "slots" leave sizes to the check list, and "compare" has none.
-RULE_STYLES = ("aligned",)
+# Styles whose assessments write everything the rule judges before the verdict: "aligned" marks too-small actions
+# "(small)" in the motion's description, "slots" writes each size in its check list; "checklist" writes sizes only
+# inside its verdicts, and "compare" has no check list.
+RULE_STYLES = ("aligned", "slots")
 # "last": the answer is the last motion (the paper). "best": the motion of the best self-assessed round, ties
 # going to the latest. "best-earliest": the same, ties going to the earliest (a refinement must be judged
 # strictly better to replace a motion).
 SELECTIONS = ("last", "best", "best-earliest")
 _CHECK = "Check:"
+_LEVEL = "Alignment is"
 ROUND_MAX_TOKENS = 480
 _ASSESS_END = "[/assess]"
 
@@ -160,6 +162,9 @@ class Reasoner:
         notes: list[list[str]] = [[] for _ in texts]
         active = list(range(len(texts)))
         used = [0] * len(texts)  # tokens the model decoded (the rule's text not counted)
+        # aligned: the rule takes over after the two descriptions; slots: after the model's check list, whose sizes
+        # it reads
+        stop = _CHECK if self.assessment_style == "aligned" else _LEVEL
         for _ in range(2 * max_rounds + 1):  # a round takes one pass, or two when the model judges itself
             active = [i for i in active if used[i] < opts.max_new_tokens]
             if not active:
@@ -169,7 +174,7 @@ class Reasoner:
             phase = replace(opts, max_new_tokens=min(room, ROUND_MAX_TOKENS))
             outs = generate_texts(self.llm, [prompts[i] + texts[i] for i in active], phase,
                                   stop_after_token=(self.llm.motion_end_id, 2),  # a stray second motion ends it
-                                  max_motion_tokens=self.max_motion_tokens, stop_strings=[_CHECK, _ASSESS_END])
+                                  max_motion_tokens=self.max_motion_tokens, stop_strings=[stop, _ASSESS_END])
             still = []
             for i, cont in zip(active, outs):
                 texts[i] = (texts[i] + cont).rstrip(" ")
@@ -178,15 +183,20 @@ class Reasoner:
                 # the open assessment of this round: after the last motion and after any closed assessment
                 opened = texts[i].rfind("[assess]")
                 current = opened > max(texts[i].rfind(_ASSESS_END), texts[i].rfind(MOTION_END))
-                if texts[i].rstrip().endswith(_CHECK) and current:
+                if texts[i].rstrip().endswith(stop) and current:
                     texts[i] = texts[i].rstrip()
                     found = DESCRIBED.search(texts[i][opened:])
-                    verdict = found and rule_verdict(found.group(1), found.group(2), self.assessment_style)
+                    at = texts[i].rfind(_CHECK, opened)
+                    # slots: the sizes the model saw are in its check list, which the rule's then replaces
+                    small = small_in_checks(texts[i][at + len(_CHECK):-len(stop)]) if stop == _LEVEL and at >= 0 else []
+                    verdict = found and (stop == _CHECK or at >= 0) and rule_verdict(
+                        found.group(1), found.group(2), self.assessment_style, small=small)
                     if not verdict:
                         notes[i].append(f"round {n_motions}: the descriptions are not canonical; kept the model's "
                                         "own verdict")
                         still.append(i)
                         continue
+                    texts[i] = texts[i][:at + len(_CHECK)]
                     text = verdict.assessment.assessment
                     texts[i] += (text[len(_CHECK):] if text.startswith(_CHECK) else " " + text)
                     texts[i] += f"\nRefinement: {verdict.assessment.refinement}{_ASSESS_END}\n"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -72,6 +73,19 @@ def weight_entries(entries, weights: dict[str, int]):
     return out
 
 
+def mix_single_step(traces, single_step, fraction: float, seed: int):
+    """Traces plus single-step entries drawn (seeded, without replacement while they last) so that they make up
+    `fraction` of the result."""
+    n = round(len(traces) * fraction / (1 - fraction))
+    rng = random.Random(seed)
+    pool = list(single_step)
+    drawn = []
+    while len(drawn) < n and pool:
+        rng.shuffle(pool)
+        drawn += pool[: n - len(drawn)]
+    return list(traces) + drawn
+
+
 def train_main(args) -> int:
     try:
         return _train(args)
@@ -91,9 +105,17 @@ def _train(args) -> int:
         return grpo_main(args)
     args.lr = 1e-3 if args.lr is None else args.lr
     engine = Path(args.engine)
+    if not 0 <= args.stage1_fraction < 1 or (args.stage1_fraction and args.stage != 2):
+        raise TrainUsageError(f"--stage1-fraction must be in [0, 1) and applies to stage 2 (got {args.stage1_fraction})")
     unique_entries, roots = load_engine_entries(engine, args.stage)
     task_weights = parse_task_weights(args.task_weights)
-    entries = weight_entries(unique_entries, task_weights)
+    if args.stage == 2 and args.stage1_fraction:
+        # mixed training: stage-2 traces plus the eight single-step tasks, so the trace model keeps them
+        single, _ = load_engine_entries(engine, 1)
+        entries = mix_single_step(unique_entries, weight_entries(single, task_weights), args.stage1_fraction,
+                                  args.seed)
+    else:
+        entries = weight_entries(unique_entries, task_weights)
     roots = [Path(r) for r in (args.motion_root or [])] + [Path(r) for r in roots]
     vq = MotionTokenizer.from_pretrained(args.vq)
     if args.init:
@@ -113,7 +135,8 @@ def _train(args) -> int:
                     max_length=args.max_length, checkpoint_every=args.checkpoint_every, seed=args.seed, bf16=args.bf16,
                     max_minutes=args.max_minutes, threads=args.threads, warmup=args.warmup,
                     pause_at=args.pause_at, task_weights=task_weights,
-                    sources={"stage": args.stage, "engine": str(engine), "vq": str(args.vq), "init": args.init})
+                    sources={"stage": args.stage, "engine": str(engine), "vq": str(args.vq), "init": args.init,
+                             "stage1_fraction": args.stage1_fraction})
     result = train_sft(llm, entries, catalog, cfg, resume=args.resume)
     print(f"saved stage-{args.stage} model to {args.out}: {result['steps']} steps, final loss {result['final_loss']}")
     return 0
@@ -140,6 +163,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="default 1e-3 for stages 1-2, 2e-5 for stage 3")
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--max-length", type=int, default=1024)
+    p.add_argument("--stage1-fraction", type=float, default=0.0,
+                   help="stage 2: share of training entries drawn from the eight single-step tasks (mixed training, "
+                        "so the trace model keeps them; --task-weights weighs them)")
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (CPU with AVX-512 bf16, or GPU)")
     p.add_argument("--max-minutes", type=float, default=None)

@@ -161,7 +161,7 @@ class Reasoner:
         texts = list(texts)
         notes: list[list[str]] = [[] for _ in texts]
         active = list(range(len(texts)))
-        used = [0] * len(texts)  # tokens the model decoded (the rule's text not counted)
+        used = [0] * len(texts)  # tokens of each trace so far, the model's and the rule's
         # aligned: the rule takes over after the two descriptions; slots: after the model's check list, whose sizes
         # it reads
         stop = _CHECK if self.assessment_style == "aligned" else _LEVEL
@@ -198,8 +198,11 @@ class Reasoner:
                         continue
                     texts[i] = texts[i][:at + len(_CHECK)]
                     text = verdict.assessment.assessment
-                    texts[i] += (text[len(_CHECK):] if text.startswith(_CHECK) else " " + text)
-                    texts[i] += f"\nRefinement: {verdict.assessment.refinement}{_ASSESS_END}\n"
+                    injected = ((text[len(_CHECK):] if text.startswith(_CHECK) else " " + text)
+                                + f"\nRefinement: {verdict.assessment.refinement}{_ASSESS_END}\n")
+                    texts[i] += injected
+                    # the rule's words take room in the context too: the budget bounds the whole trace
+                    used[i] += len(self.llm.tokenizer(injected, add_special_tokens=False)["input_ids"])
                     satisfied = verdict.level == 3
                     if not satisfied and _repeats_a_motion(texts[i]):
                         # greedy decoding that answered an instruction with a motion it already made will make

@@ -166,6 +166,9 @@ class Reasoner:
         # it reads
         stop = _CHECK if self.assessment_style == "aligned" else _LEVEL
         for _ in range(2 * max_rounds + 1):  # a round takes one pass, or two when the model judges itself
+            for i in active:
+                if used[i] >= opts.max_new_tokens:
+                    notes[i].append(f"stopped at the budget of {opts.max_new_tokens} tokens")
             active = [i for i in active if used[i] < opts.max_new_tokens]
             if not active:
                 break
@@ -226,7 +229,7 @@ class Reasoner:
                     still.append(i)
             active = still
         for i in active:
-            notes[i].append("stopped at the token budget or the pass limit")
+            notes[i].append("stopped at the pass limit")
         return texts, notes
 
     def _spliced(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions) -> tuple[list[str], list[str]]:

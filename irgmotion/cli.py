@@ -84,7 +84,7 @@ def cmd_generate(args) -> int:
     from .motion.render import render_motions
     from .reason.bundle import BundleError, load_bundle
     from .reason.decoding import DecodeOptions
-    from .reason.pipeline import PromptInputError, Reasoner, check_goal
+    from .reason.pipeline import PromptInputError, check_goal
 
     try:
         goal = check_goal(args.text)
@@ -94,12 +94,11 @@ def cmd_generate(args) -> int:
     if args.max_rounds < 1:
         raise CLIError("--max-rounds must be at least 1")
     from .reason.pipeline import RULE_STYLES
-    verdict = args.verdict or ("rule" if bundle.assessment_style in RULE_STYLES else "model")
-    if verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
+    if args.verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
         raise CLIError(f"--verdict rule needs a bundle whose assessments are in the {' or '.join(RULE_STYLES)} style; "
                        f"{bundle.root / 'manifest.json'} records {bundle.assessment_style!r}; use --verdict model")
-    args.verdict = verdict
-    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict, select=args.select)
+    reasoner = bundle.reasoner(args.verdict, args.select)
+    args.verdict = reasoner.verdict
     opts = DecodeOptions(max_new_tokens=args.max_new_tokens, do_sample=args.sample, seed=args.seed,
                          temperature=args.temperature)
     started = time.perf_counter()

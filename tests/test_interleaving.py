@@ -103,6 +103,10 @@ def test_rule_verdict_loop_on_the_embedded_bundle_never_contradicts_its_descript
         assert r.answer_motion is not None
     with pytest.raises(ValueError, match="assessment style"):
         Reasoner(bundle.llm, bundle.vq, None, verdict="rule")
+    # the one-call face: the bundle's measured defaults
+    default = bundle.reasoner()
+    assert (default.verdict, default.select) == ("rule", "best")
+    assert bundle.reasoner("model", "last").verdict == "model"
 
 
 def test_mixed_stage2_training_draws_the_asked_share_of_single_step_entries():

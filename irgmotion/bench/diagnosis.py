@@ -21,10 +21,8 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..engine.assessment import level_of
-from ..engine.descriptions import DESCRIBED, rule_verdict, small_in_checks
+from ..engine.descriptions import DESCRIBED, implied_level
 from ..evaluator import load_evaluator
 from ..fileio import write_text
 from ..llm.trace import is_no_refinement
@@ -56,12 +54,10 @@ def diagnose_verdict(reasoner: Reasoner, cands, motions, evaluator, opts: Decode
         said = first.assessment if first else ""
         found = DESCRIBED.search(said)
         stated = level_of(said)
-        checks = re.search(r"Check:(.*?)Alignment is", said, re.DOTALL)
-        small = small_in_checks(checks.group(1)) if reasoner.assessment_style == "slots" and checks else []
-        own = rule_verdict(found.group(1), found.group(2), reasoner.assessment_style, small=small) if found else None
+        own = implied_level(said, reasoner.assessment_style)
         rows.append({"readable": bool(found), "goal_exact": bool(found and t and found.group(1) == t.group(1)),
                      "motion_exact": bool(found and t and found.group(2) == t.group(2)),
-                     "stated": stated, "own": None if own is None else own.level, "truth": lv,
+                     "stated": stated, "own": own, "truth": lv,
                      "asks": bool(first and first.refinement and not is_no_refinement(first.refinement)),
                      "instruction_exact": bool(first and _instruction(first.refinement) == fix),
                      "refined": res.trace.rounds[1].motion if len(res.trace.rounds) > 1 else None})

@@ -136,22 +136,32 @@ def rule_verdict(asked: str, shown: str, style: str, seed: int = 0, small: list[
 _PROBLEM = re.compile(r"\bwrong\b|\bmissing\b|\bextra:|done, but")
 
 
+def implied_level(assessment: str, style: str) -> int | None:
+    """The level an assessment's own two descriptions imply by the rule (for "slots", with the sizes its check
+    list saw); None when they cannot be read or the style's descriptions leave judged slots out."""
+    found = DESCRIBED.search(assessment or "")
+    if style not in ("aligned", "slots") or not found:
+        return None
+    checks = re.search(r"Check:(.*?)Alignment is", assessment, re.DOTALL)
+    small = small_in_checks(checks.group(1)) if style == "slots" and checks else []
+    verdict = rule_verdict(found.group(1), found.group(2), style, small=small)
+    return None if verdict is None else verdict.level
+
+
 def verdict_contradiction(assessment: str, style: str = "aligned") -> bool | None:
     """Whether an assessment's verdict contradicts what it wrote before it (True: a contradiction); None when it
     states no level or cannot be read.
 
-    "aligned" and "slots": the stated level must be the one the rule derives from the two descriptions (and, for
-    slots, the sizes its check list saw). "checklist" writes sizes only inside its verdicts, so there the test is
-    the check list itself: "perfect" exactly when no check is wrong, missing or extra."""
+    "aligned" and "slots": the stated level must be `implied_level`. "checklist" writes sizes only inside its
+    verdicts, so there the test is the check list itself: "perfect" exactly when no check is wrong, missing or
+    extra."""
     stated = level_of(assessment)
     if stated is None:
         return None
-    found = DESCRIBED.search(assessment or "")
-    checks = re.search(r"Check:(.*?)Alignment is", assessment or "", re.DOTALL)
     if style in ("aligned", "slots"):
-        small = small_in_checks(checks.group(1)) if style == "slots" and checks else []
-        verdict = found and rule_verdict(found.group(1), found.group(2), style, small=small)
-        return None if not verdict else verdict.level != stated
+        implied = implied_level(assessment, style)
+        return None if implied is None else implied != stated
+    checks = re.search(r"Check:(.*?)Alignment is", assessment or "", re.DOTALL)
     if not checks:
         return None
     return (stated == 3) == bool(_PROBLEM.search(checks.group(1)))

@@ -215,8 +215,7 @@ class Reasoner:
                 elif texts[i].rstrip().endswith(_ASSESS_END):  # the model's own verdict (descriptions unreadable)
                     texts[i] = texts[i].rstrip() + "\n"
                     closed = texts[i][texts[i].rfind("[assess]"):]
-                    satisfied = is_no_refinement(closed[closed.rfind("Refinement:"):]) if "Refinement:" in closed \
-                        else False
+                    satisfied = "Refinement:" in closed and is_no_refinement(closed[closed.rfind("Refinement:"):])
                 elif THINK_END in cont or n_motions >= max_rounds:
                     continue  # the model closed its reasoning, or the cap is reached
                 else:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .fileio import save_npy
+from .cliargs import OneLineParser, positive_float, positive_int, seed
 
 EXIT_BAD_INPUT = 2
 
@@ -29,20 +30,41 @@ def _load(path: str, dataset: str | None):
 
 
 def _check_suffix(path: str, allowed: tuple[str, ...]) -> Path:
+    """The output path, checked before any work: its suffix, and that a file can be written there."""
+    from .fileio import OutputPathError, check_output_path
     out = Path(path)
     if out.suffix.lower() not in allowed:
         raise CLIError(f"{out}: output must end in one of {', '.join(allowed)}")
-    return out
+    try:
+        return check_output_path(out)
+    except OutputPathError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def cmd_convert(args) -> int:
+    import os
+
+    from .motion.io import MotionFileError, check_finite_result
     out = _check_suffix(args.output, (".npy",))
+    if out.exists() and Path(args.input).exists() and os.path.samefile(args.input, out):
+        raise CLIError(f"{out}: is the input file; choose another output path (convert never overwrites its input)")
     motion = _load(args.input, args.dataset)
     if args.to == motion.kind:
         raise CLIError(f"{args.input}: already {motion.kind} of shape {motion.data.shape}")
     if args.to == "features" and len(motion.data) < 2:
         raise CLIError(f"{args.input}: need at least 2 frames of joints to compute features")
-    result = motion.features() if args.to == "features" else motion.joints()
+    # KIT-ML joints are natively in millimetres; the conversion itself does not depend on the unit.
+    allow_mm = motion.skeleton.name == "kit"
+    try:
+        if args.to == "features":
+            motion.checked_joints(allow_millimetres=allow_mm)  # refuses all-zero joints, zero-length bones, 1e30
+            with np.errstate(all="ignore"):
+                result = motion.features()
+        else:
+            result = motion.checked_joints(allow_millimetres=allow_mm)
+        result = check_finite_result(result, args.input, args.to)
+    except MotionFileError as exc:
+        raise CLIError(str(exc)) from None
     save_npy(out, result.astype(np.float32))
     print(f"wrote {out}: {args.to} {tuple(result.shape)} ({motion.skeleton.name})")
     return 0
@@ -52,6 +74,8 @@ def cmd_render(args) -> int:
     from .motion.render import render_motions
     out = _check_suffix(args.output, (".gif", ".mp4"))
     paths = [args.input] + list(args.compare or [])
+    if args.fps is not None and not (np.isfinite(args.fps) and 0 < args.fps <= 1000):
+        raise CLIError(f"--fps must be a positive number up to 1000, got {args.fps}")
     motions = [_load(p, args.dataset) for p in paths]
     specs = {m.skeleton.name for m in motions}
     if len(specs) > 1:
@@ -60,7 +84,12 @@ def cmd_render(args) -> int:
     if len(titles) != len(motions):
         raise CLIError(f"--titles gives {len(titles)} title(s) for {len(motions)} motion(s)")
     spec = motions[0].skeleton
-    render_motions([m.joints() for m in motions], out, titles=titles, fps=args.fps or spec.fps, skeleton=spec)
+    from .motion.io import MotionFileError
+    try:
+        joints = [m.checked_joints() for m in motions]  # refuses millimetres or 1e30 before drawing anything
+    except MotionFileError as exc:
+        raise CLIError(str(exc)) from None
+    render_motions(joints, out, titles=titles, fps=args.fps or spec.fps, skeleton=spec)
     print(f"wrote {out}")
     return 0
 
@@ -68,14 +97,83 @@ def cmd_render(args) -> int:
 def cmd_export(args) -> int:
     from .motion.bvh import joints_to_bvh
     out = _check_suffix(args.output, (".bvh",))
+    if args.fps is not None and not (np.isfinite(args.fps) and 0 < args.fps <= 1000):
+        raise CLIError(f"--fps must be a positive number up to 1000, got {args.fps}")
+    from .motion.io import MotionFileError
     motion = _load(args.input, args.dataset)
-    joints_to_bvh(motion.joints(), out, skeleton=motion.skeleton, fps=args.fps)
+    try:
+        joints = motion.checked_joints()
+    except MotionFileError as exc:
+        raise CLIError(str(exc)) from None
+    joints_to_bvh(joints, out, skeleton=motion.skeleton, fps=args.fps)
     print(f"wrote {out}")
     return 0
 
 
+def _generate_replaceable(out: Path) -> bool:
+    """An existing --out folder that generate may replace whole: empty, or a previous output (has trace.json)."""
+    try:
+        return (out / "trace.json").is_file() or next(out.iterdir(), None) is None
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot read ({exc.strerror or type(exc).__name__})") from None
+
+
+def _generate_destination(path: str, overwrite: bool) -> Path:
+    """The --out folder, checked before any work: not a file, not the working directory or above it, not a
+    folder of other files (unless --overwrite), and a writable (or creatable) parent."""
+    import os
+
+    from .fileio import OutputPathError, _check_writable_dir, _nearest_existing
+    if not str(path).strip():
+        raise CLIError("--out is empty; name the output folder")
+    out = Path(path)
+    if out.is_symlink():
+        out = Path(os.path.realpath(out))
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise CLIError(f"--out {path}: is the working directory or one above it; name a folder of its own")
+    if os.path.lexists(out):
+        if not out.is_dir():
+            raise CLIError(f"--out {path}: exists and is not a directory")
+        if not overwrite and not _generate_replaceable(out):
+            raise CLIError(f"--out {path}: exists and holds files that are not an irgmotion generate output "
+                           "(no trace.json); pass --overwrite to replace it, or choose another folder")
+    try:
+        _check_writable_dir(_nearest_existing(out.parent), out)
+    except OutputPathError as exc:
+        raise CLIError(f"--out {exc}") from None
+    return out
+
+
+def _publish_folder(tmp: Path, out: Path, overwrite: bool) -> None:
+    """Move the finished folder `tmp` to `out` in one rename, replacing a previous output there whole."""
+    import os
+    import shutil
+    import tempfile
+    old = None
+    if os.path.lexists(out):
+        if not overwrite and not _generate_replaceable(out):  # something wrote there while we generated
+            raise CLIError(f"--out {out}: files that are not an irgmotion output appeared there meanwhile; "
+                           "pass --overwrite to replace them")
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / out.name)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        if old is not None:  # put the previous output back
+            os.rename(old / out.name, out)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def cmd_generate(args) -> int:
     import json
+    import math
+    import os
+    import shutil
+    import tempfile
     import time
 
     from .fileio import write_text
@@ -86,13 +184,32 @@ def cmd_generate(args) -> int:
     from .reason.decoding import DecodeOptions
     from .reason.pipeline import PromptInputError, check_goal
 
+    # Everything the user passed is checked before the bundle loads (seconds) and generation runs (minutes).
     try:
         goal = check_goal(args.text)
-        bundle = load_bundle(args.bundle)
-    except (PromptInputError, BundleError) as exc:
+    except PromptInputError as exc:
         raise CLIError(str(exc)) from None
     if args.max_rounds < 1:
-        raise CLIError("--max-rounds must be at least 1")
+        raise CLIError(f"--max-rounds must be at least 1, got {args.max_rounds}")
+    if args.max_new_tokens < 1:
+        raise CLIError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise CLIError(f"--temperature must be a positive number, got {args.temperature}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise CLIError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
+    overwrite = getattr(args, "overwrite", False)
+    out = _generate_destination(args.out, overwrite)
+    if args.format == "mp4" and not args.no_render:
+        try:
+            import imageio_ffmpeg
+            imageio_ffmpeg.get_ffmpeg_exe()
+        except Exception:  # ImportError, or no ffmpeg binary for this platform
+            raise CLIError("--format mp4 needs ffmpeg from the imageio-ffmpeg package (pip install imageio-ffmpeg), "
+                           "which is unavailable; use --format gif or --no-render") from None
+    try:
+        bundle = load_bundle(args.bundle)
+    except BundleError as exc:
+        raise CLIError(str(exc)) from None
     from .reason.pipeline import RULE_STYLES
     if args.verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
         raise CLIError(f"--verdict rule needs a bundle whose assessments are in the {' or '.join(RULE_STYLES)} style; "
@@ -118,34 +235,53 @@ def cmd_generate(args) -> int:
         print(f"warning: {w}")
     if not trace.final_motion:
         raise CLIError("the model produced no motion; try --sample with another --seed")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    round_joints, titles = [], []
-    for k, r in enumerate(trace.rounds, 1):
-        if r.motion:
-            feats = bundle.vq.decode([r.motion])[0]
-            joints = features_to_joints(feats.astype(np.float64)).astype(np.float32)
-            save_npy(out / f"round_{k}_joints.npy", joints)
-            round_joints.append(joints)
-            titles.append(f"round {k}" + (" (answer)" if k - 1 == result.answer_round else ""))
-    final_feats = bundle.vq.decode([result.answer_motion])[0]
-    final_joints = features_to_joints(final_feats.astype(np.float64)).astype(np.float32)
-    save_npy(out / "final_features.npy", final_feats)
-    save_npy(out / "final_joints.npy", final_joints)
-    joints_to_bvh(final_joints, out / "final.bvh")
-    render_path = out / f"rounds.{args.format}"
-    if not args.no_render:
-        render_motions(round_joints, render_path, titles=titles, suptitle=goal[:80])
-    record = {"goal": goal, "mode": result.mode, "generation_seconds": seconds, "text": result.text,
-              "n_generations": trace.n_generations, "finished": trace.finished, "warnings": result.warnings,
-              "verdict": args.verdict, "select": args.select,
-              "answer_round": result.answer_round + 1,  # numbered from 1, as printed and as the round_K files
-              **trace.to_dict()}
-    write_text(out / "trace.json", json.dumps(record, indent=2))
+    # The whole output set is written into a temporary sibling folder and moved into place in one rename, so
+    # --out always holds one consistent run: no stale round files of an earlier run, nothing half-written.
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
+        round_joints, titles = [], []
+        for k, r in enumerate(trace.rounds, 1):
+            if r.motion:
+                feats = bundle.vq.decode([r.motion])[0]
+                joints = features_to_joints(feats.astype(np.float64)).astype(np.float32)
+                save_npy(tmp / f"round_{k}_joints.npy", joints)
+                round_joints.append(joints)
+                titles.append(f"round {k}" + (" (answer)" if k - 1 == result.answer_round else ""))
+        final_feats = bundle.vq.decode([result.answer_motion])[0]
+        final_joints = features_to_joints(final_feats.astype(np.float64)).astype(np.float32)
+        save_npy(tmp / "final_features.npy", final_feats)
+        save_npy(tmp / "final_joints.npy", final_joints)
+        joints_to_bvh(final_joints, tmp / "final.bvh")
+        render_name = f"rounds.{args.format}"
+        if not args.no_render:
+            try:
+                render_motions(round_joints, tmp / render_name, titles=titles, suptitle=goal[:80])
+            except (RuntimeError, ValueError) as exc:  # e.g. the ffmpeg writer failing mid-file
+                raise CLIError(f"--format {args.format}: rendering {render_name} failed "
+                               f"({' '.join(str(exc).split())[:200]}); try --format gif or --no-render") from None
+        record = {"goal": goal, "mode": result.mode, "generation_seconds": seconds, "text": result.text,
+                  "n_generations": trace.n_generations, "finished": trace.finished, "warnings": result.warnings,
+                  "verdict": args.verdict, "select": args.select,
+                  "answer_round": result.answer_round + 1,  # numbered from 1, as printed and as the round_K files
+                  **trace.to_dict()}
+        write_text(tmp / "trace.json", json.dumps(record, indent=2))
+        _publish_folder(tmp, out, overwrite)
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     print(f"Final motion: round {result.answer_round + 1} of {len(trace.rounds)} ({args.select}), {len(final_joints)} "
           f"frames; reasoning took {seconds:.2f} s")
     print(f"wrote {out}/: final_features.npy, final_joints.npy, final.bvh, trace.json"
-          + ("" if args.no_render else f", {render_path.name}"))
+          + ("" if args.no_render else f", {render_name}"))
     return 0
 
 
@@ -157,7 +293,7 @@ def cmd_data(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="irgmotion", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="irgmotion", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     datasets = ("humanml3d", "kit")
 
@@ -174,14 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default=None)
     p.add_argument("--compare", nargs="+", default=None, metavar="B.npy", help="more motions side by side")
     p.add_argument("--titles", nargs="+", default=None, help="one title per motion (with --compare)")
-    p.add_argument("--fps", type=float, default=None)
+    p.add_argument("--fps", type=positive_float, default=None)
     p.add_argument("--dataset", choices=datasets, default=None)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("export", help="write a BVH file")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--fps", type=float, default=None)
+    p.add_argument("--fps", type=positive_float, default=None)
     p.add_argument("--dataset", choices=datasets, default=None)
     p.set_defaults(func=cmd_export)
 
@@ -189,14 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = p.add_subparsers(dest="data_command", required=True)
     s = dsub.add_parser("synth", help="write a procedural text-motion dataset in HumanML3D layout")
     s.add_argument("--out", required=True)
-    s.add_argument("--n", type=int, default=20000)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--n", type=positive_int, default=20000)
+    s.add_argument("--seed", type=seed, default=0)
+    s.add_argument("--workers", type=positive_int, default=None)
     s.set_defaults(func=cmd_data)
     s = dsub.add_parser("program", help="render a motion from an action-program JSON")
     s.add_argument("program")
     s.add_argument("output")
-    s.add_argument("--seed", type=int, default=None, help="render seed (default: the program's own, else 0)")
+    s.add_argument("--seed", type=seed, default=None, help="render seed (default: the program's own, else 0)")
     s.add_argument("--to", choices=("joints", "features"), default="joints")
     s.set_defaults(func=cmd_data)
 
@@ -205,10 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="irgmotion_out")
     p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--max-rounds", type=int, default=6, help="cap on generated motions")
-    p.add_argument("--max-new-tokens", type=int, default=1400)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--temperature", type=positive_float, default=1.0)
+    p.add_argument("--max-rounds", type=positive_int, default=6, help="cap on generated motions")
+    p.add_argument("--max-new-tokens", type=positive_int, default=1400)
     p.add_argument("--verdict", choices=("model", "rule"), default=None,
                    help="rule (the default where the bundle's assessment style allows it): the model describes the goal "
                         "and the motion, the engine's rule judges those two descriptions, so the verdict follows what "
@@ -218,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "best-earliest = ties to the earliest; last = the last motion")
     p.add_argument("--format", choices=("gif", "mp4"), default="gif")
     p.add_argument("--no-render", action="store_true")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even when it holds files that are not a previous generate output "
+                        "(an empty folder or a previous output, with its trace.json, is always replaced whole)")
     p.set_defaults(func=cmd_generate)
 
     from .engine.cli import add_parsers as add_engine_parsers
@@ -242,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .tokenizer.cli import UsageError as TokenizerUsageError
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, one line printed): a return code, as for every error
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
     except (CLIError, TokenizerUsageError) as exc:

@@ -52,6 +52,19 @@ PRESETS = {
     },
 }
 DONE = ".done"
+MARKER = "pipeline.json"  # written first: says the folder is a pipeline run and which preset it follows
+
+
+class PipelineError(RuntimeError):
+    """A step failed; the pipeline stops and a rerun continues from there."""
+
+
+def _has_checkpoint(name: str, out: Path) -> bool:
+    """Whether a killed step left a checkpoint its own --resume can continue from."""
+    if name in ("stage1", "stage2"):
+        from .train.sft import latest_checkpoint
+        return latest_checkpoint(out) is not None
+    return name in ("vq", "guo", "tmr") and (out / "checkpoint.pt").is_file()
 
 
 def _step(name: str, out: Path, argv: list[str], log) -> None:
@@ -59,12 +72,17 @@ def _step(name: str, out: Path, argv: list[str], log) -> None:
     if (out / DONE).is_file():
         log(f"[{name}] done already ({out})")
         return
-    resume = ["--resume"] if out.exists() and any(out.iterdir()) and "--resume" not in argv and name not in ("corpus", "engine") else []
+    resume = []
+    if _has_checkpoint(name, out):
+        resume = ["--resume"]
+    elif out.exists():  # killed before its first checkpoint (or a step without one): start it again cleanly
+        shutil.rmtree(out)
     log(f"[{name}] irgmotion {' '.join(argv + resume)}")
     started = time.time()
     code = main(argv + resume)
     if code != 0:
-        raise RuntimeError(f"step {name} failed with exit code {code}")
+        raise PipelineError(f"step {name} failed with exit code {code}; fix the cause and rerun the same command "
+                            "to continue")
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / DONE, json.dumps({"argv": argv, "minutes": (time.time() - started) / 60}))
 
@@ -96,6 +114,8 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
     p = PRESETS[preset]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / MARKER).is_file():
+        write_text(out / MARKER, json.dumps({"preset": preset}))
     corpus, vq, ev = out / "corpus", out / "vq", out / "evaluators"
     engine, s1, s2 = out / "engine", out / "stage1", out / "stage2"
     _step("corpus", corpus, ["data", "synth", "--out", str(corpus), *p["synth"]], log)
@@ -118,7 +138,21 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
 
 
 def pipeline_main(args) -> int:
-    run_pipeline(args.preset, args.out)
+    from .cli import CLIError
+    from .fileio import OutputPathError, check_output_dir
+    out = Path(args.out)
+    try:
+        marker = out / MARKER
+        if marker.is_file():  # a previous run's folder is continued, with the preset it was started with
+            started = json.loads(marker.read_text()).get("preset")
+            if started != args.preset:
+                raise PipelineError(f"{out}: was started with --preset {started}; rerun with that preset or "
+                                    "choose another --out")
+        else:
+            check_output_dir(out, "pipeline output directory")
+        run_pipeline(args.preset, out)
+    except (OutputPathError, PipelineError) as exc:
+        raise CLIError(str(exc)) from None
     return 0
 
 

@@ -1,12 +1,16 @@
-"""The inference paths run end to end on an untrained tiny model (outputs are random,
-the plumbing is what is tested: budgets, caps, parsing, splicing, decoding)."""
+"""The inference paths: the plumbing (budgets, caps, parsing, decoding) on an untrained tiny model, and what
+they produce (motions of plausible length, the rounds the trace says it made) on the trained embedded bundle,
+decoded greedily."""
 import numpy as np
 import pytest
 import torch
 
 from irgmotion.llm.model import MotionLLM, get_preset
 from irgmotion.llm.templates import TEMPLATES
+from irgmotion.llm.templates import NO_REFINEMENT
+from irgmotion.llm.vocab import motion_to_string
 from irgmotion.motion import Normalizer
+from irgmotion.reason.bundle import EMBEDDED, load_bundle
 from irgmotion.reason.decoding import DecodeOptions
 from irgmotion.reason.pipeline import PromptInputError, Reasoner
 from irgmotion.tokenizer import MotionTokenizer, MotionVQVAE, get_preset as vq_preset
@@ -29,6 +33,24 @@ def reasoner():
     return Reasoner(llm, MotionTokenizer(vq, Normalizer(np.zeros(263), np.ones(263))))
 
 
+@pytest.fixture(scope="module")
+def trained():
+    """The embedded (trained) bundle with the model's own verdict and the last motion as the answer."""
+    if not (EMBEDDED / "manifest.json").is_file():
+        pytest.skip("no embedded bundle")
+    bundle = load_bundle()
+    return Reasoner(bundle.llm, bundle.vq)
+
+
+def _plausible(reasoner, motion) -> None:
+    """A motion of 20 to 196 frames, in the codebook, that decodes to finite features."""
+    assert motion is not None
+    assert 5 <= len(motion) <= reasoner.max_motion_tokens == 49
+    assert all(0 <= i < reasoner.llm.codebook_size for i in motion)
+    feats = reasoner.decode(motion)
+    assert feats.shape == (4 * len(motion), 263) and np.isfinite(feats).all()
+
+
 def test_interleaved_respects_token_budget(reasoner):
     out = reasoner.interleaved(["a person walks", "someone jumps twice"], DecodeOptions(max_new_tokens=12))
     assert len(out) == 2
@@ -44,21 +66,65 @@ def test_sampling_is_seeded(reasoner):
     assert a == b
 
 
-def test_direct_and_composed_produce_motions(reasoner):
-    direct = reasoner.direct(["a person walks"], DecodeOptions(max_new_tokens=8))[0]
-    assert direct.final_motion is None or all(0 <= i < K for i in direct.final_motion)
-    composed = reasoner.composed(["a person walks"], DecodeOptions(max_new_tokens=8), max_rounds=2)[0]
-    assert composed.mode == "composed" and len(composed.trace.rounds) <= 3
-    if composed.final_motion:
-        feats = reasoner.decode(composed.final_motion)
-        assert feats.shape == (4 * len(composed.final_motion), 263)
+def test_direct_and_composed_produce_motions(trained):
+    goals = ["a person walks forward", "a person jumps twice"]
+    direct = trained.direct(goals, DecodeOptions(max_new_tokens=64))
+    for r in direct:
+        _plausible(trained, r.final_motion)
+        assert r.mode == "direct" and r.warnings == [] and r.trace.n_generations == 1
+        assert r.text == motion_to_string(r.final_motion)  # one clean span, nothing after </Motion>
+    assert direct[0].final_motion != direct[1].final_motion  # the motion follows the text
+    again = trained.direct(goals[:1], DecodeOptions(max_new_tokens=64))[0]
+    assert again.final_motion == direct[0].final_motion  # greedy decoding is deterministic
+
+    composed = trained.composed(goals[:1], DecodeOptions(max_new_tokens=64), max_rounds=1)[0]
+    rounds = composed.trace.rounds
+    assert composed.mode == "composed" and 1 <= len(rounds) <= 2
+    assert rounds[0].motion == direct[0].final_motion  # composed starts from the direct motion
+    for r in rounds:
+        _plausible(trained, r.motion)
+    assert composed.final_motion == rounds[-1].motion and composed.trace.n_generations == len(rounds)
+    if len(rounds) == 2:  # an instruction was given and followed by a refined motion
+        assert rounds[0].refinement and not rounds[0].satisfied and rounds[1].refinement == ""
+    else:  # the model judged the first motion fine, or its refinement held no motion
+        assert rounds[0].refinement == NO_REFINEMENT or composed.warnings
 
 
-def test_robustness_splices_the_given_first_motion(reasoner):
-    random_motion = [1, 2, 3, 4]
-    r = reasoner.robustness(["a person walks"], [random_motion], DecodeOptions(max_new_tokens=10), max_rounds=3)[0]
-    assert r.first_motion == random_motion
-    assert r.trace.n_generations >= 1
+def test_interleaved_on_the_trained_bundle_finishes_with_a_motion(trained):
+    goals = ["a person walks forward", "a person jumps twice"]
+    out = trained.interleaved(goals, DecodeOptions(max_new_tokens=900), max_rounds=2)
+    for r in out:
+        trace = r.trace
+        assert r.warnings == [] and trace.finished, r.warnings  # a complete trace within the budget
+        assert 1 <= trace.n_generations <= 2
+        # every round the text holds made a motion, and the trace counts exactly those
+        assert trace.n_generations == len(trace.rounds) == r.text.count("</Motion>") == r.text.count("[generate]")
+        for k, round_ in enumerate(trace.rounds):
+            _plausible(trained, round_.motion)
+            assert round_.assessment and round_.satisfied == (k == len(trace.rounds) - 1)
+        assert r.answer_motion == r.final_motion == trace.rounds[-1].motion
+    # the cap: decoding stops after the max_rounds-th motion, and the result says so
+    capped = trained.interleaved(goals[:1], DecodeOptions(max_new_tokens=900), max_rounds=1)[0]
+    assert capped.trace.n_generations == 1 and not capped.trace.finished
+    _plausible(trained, capped.final_motion)
+    assert "stopped at the cap of 1 generations" in capped.warnings
+
+
+def test_robustness_splices_the_given_first_motion(reasoner, trained):
+    # plumbing: the untrained model's trace holds the given motion as its first round, whatever follows
+    r = reasoner.robustness(["a person walks"], [[1, 2, 3, 4]], DecodeOptions(max_new_tokens=10), max_rounds=3)[0]
+    assert r.first_motion == [1, 2, 3, 4] and r.trace.rounds[0].motion == [1, 2, 3, 4] and r.mode == "robustness"
+    # the trained model judges a random first motion wrong and generates one refinement (the cap of 2 motions)
+    random_motion = [5, 9, 200, 31, 7, 7, 100, 12]
+    r = trained.robustness(["a person walks forward"], [random_motion], DecodeOptions(max_new_tokens=700),
+                           max_rounds=2)[0]
+    first, second = r.trace.rounds
+    assert first.motion == random_motion == r.first_motion
+    assert first.assessment and first.refinement and not first.satisfied
+    _plausible(trained, second.motion)
+    assert second.motion != random_motion and r.final_motion == second.motion
+    assert r.trace.n_generations == 2 == r.text.count("</Motion>")
+    assert not r.trace.finished  # stopped right after the capped motion
 
 
 @pytest.mark.parametrize("goal, match", [("", "empty"), ("   ", "empty"), (123, "text"), ("x" * 3000, "characters")])
@@ -99,11 +165,8 @@ def test_beam_search_reaches_generate_and_returns_one_text_per_prompt(reasoner, 
 
 
 def test_bench_stage1_rejects_zero_beams(capsys):
-    import argparse
-    from irgmotion.bench.stage1 import add_parsers
-    parser = argparse.ArgumentParser()
-    add_parsers(parser.add_subparsers())
-    args = parser.parse_args(["bench-stage1", "--llm", "x", "--vq", "x", "--data", "x", "--engine-test", "x",
-                              "--evaluator", "x", "--beams", "0"])
-    assert args.func(args) == 2
-    assert "--beams must be >= 1" in capsys.readouterr().err
+    from irgmotion.cli import main
+    assert main(["bench-stage1", "--llm", "x", "--vq", "x", "--data", "x", "--engine-test", "x",
+                 "--evaluator", "x", "--beams", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: irgmotion bench-stage1: argument --beams: must be at least 1, got 0"]

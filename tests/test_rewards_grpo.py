@@ -65,8 +65,78 @@ def test_perfect_motion_gets_the_best_rewards_in_its_group(vq):
     normed = MotionRewards(vq, StubEvaluator(), {"m1": gt}, group_norm=True).fidelity(prompts, completions,
                                                                                       motion_id=["m1"] * 4)
     assert max(normed) == pytest.approx(1.0, abs=1e-3) and min(normed) == pytest.approx(0.0)
-    align = rewards.alignment(prompts, completions, goal=["a b c"] * 4)
-    assert len(align) == 4 and all(np.isfinite(align))
+
+
+class KeyedEvaluator:
+    """Embeds a motion by its length in tokens and its mean first four features (the untrained VQ decodes every
+    id to nearly the same frame, so the length is what tells motions apart), and a caption by the embedding of
+    the motion it names: a caption then matches its own motion exactly (distance 0)."""
+
+    def __init__(self, vq, named: dict[str, list[int]]):
+        self.text = {c: self.embed_motions(vq.decode([ids]))[0] for c, ids in named.items()}
+
+    def embed_motions(self, motions):
+        return np.stack([np.append(np.asarray(m, np.float32)[:, :4].mean(0), len(m) / 4) for m in motions])
+
+    def embed_texts(self, captions, tokens=None):
+        return np.stack([self.text[c] for c in captions])
+
+
+WALK, JUMP = [3, 7, 7, 1], [12, 0, 12, 0, 5]
+
+
+def test_alignment_and_fidelity_reward_the_final_motion_against_their_own_targets(vq):
+    evaluator = KeyedEvaluator(vq, {"walk": WALK, "jump": JUMP})
+    walk, jump = evaluator.text["walk"], evaluator.text["jump"]
+    apart = float(np.linalg.norm(walk - jump))
+    assert apart > 0.5  # the two motions are told apart, else the orderings below prove nothing
+    rewards = MotionRewards(vq, evaluator, {"m_walk": vq.decode([WALK])[0], "m_jump": vq.decode([JUMP])[0]})
+    # final motions: walk (refined from a jump), jump (refined from a walk), walk, none (a zero motion)
+    completions = [_trace([JUMP, WALK]), _trace([WALK, JUMP]), _trace([WALK]), "garbage without a motion"]
+    finals = rewards.final_motions(completions)
+    assert [len(m) for m in finals] == [4 * len(WALK), 4 * len(JUMP), 4 * len(WALK), 196]
+    assert not finals[3].any() and finals[3].shape == (196, vq.config.input_dim)
+    prompts = ["p"] * 4
+    none = evaluator.embed_motions([np.zeros((196, vq.config.input_dim), np.float32)])[0]
+    to_none = {"walk": float(np.linalg.norm(walk - none)), "jump": float(np.linalg.norm(jump - none))}
+
+    align = rewards.alignment(prompts, completions, goal=["walk"] * 4)
+    assert align == pytest.approx([0.0, -apart, 0.0, -to_none["walk"]], abs=1e-5)
+    assert align[0] > align[1] and align[0] > align[3]  # the motion matching the text scores higher
+    # the same completions against the other text: the order turns round
+    align = rewards.alignment(prompts, completions, goal=["jump"] * 4)
+    assert align == pytest.approx([-apart, 0.0, -apart, -to_none["jump"]], abs=1e-5)
+    # fidelity compares with each row's ground truth, not with the text
+    fid = rewards.fidelity(prompts, completions, motion_id=["m_jump", "m_jump", "m_walk", "m_walk"])
+    assert fid == pytest.approx([-apart, 0.0, 0.0, -to_none["walk"]], abs=1e-5)
+    # the embedding shared by both rewards follows the batch: new completions are not scored with the old motions
+    fid = rewards.fidelity(prompts, completions[::-1], motion_id=["m_walk"] * 4)
+    assert fid == pytest.approx([-to_none["walk"], 0.0, -apart, 0.0], abs=1e-5)
+
+    # group normalisation: (r - min) / (max - min + 1e-4) within the rows of one prompt
+    def minmax(*raw):
+        return [(r - min(raw)) / (max(raw) - min(raw) + 1e-4) for r in raw]
+
+    normed = MotionRewards(vq, evaluator, rewards.gt, group_norm=True)
+    groups = ["p", "p", "q", "q"]
+    got = normed.alignment(groups, completions, goal=["walk"] * 4)
+    assert got == pytest.approx(minmax(0.0, -apart) + minmax(0.0, -to_none["walk"]), abs=1e-5)
+    assert got[0] == pytest.approx(1.0, abs=1e-3) and got[2] == pytest.approx(1.0, abs=1e-3)
+    got = normed.fidelity(groups, completions, motion_id=["m_jump"] * 4)
+    assert got == pytest.approx(minmax(-apart, 0.0) + minmax(-apart, -to_none["jump"]), abs=1e-5)
+
+
+def test_rewards_read_a_runaway_motion_as_inference_does(vq):
+    """A completion cut inside its motion span is rewarded for the motion inference would return: cut to
+    196 frames' worth of tokens, like Reasoner.max_motion_tokens."""
+    cap = 196 // vq.unit_length
+    codes = [(3 * i) % K for i in range(cap + 11)]
+    runaway = _trace([[1, 2]]).split("[generate]")[0] + "[generate]<Motion>" + "".join(f"<Motion_{i}>" for i in codes)
+    rewards = MotionRewards(vq, StubEvaluator(), {})
+    final = rewards.final_motions([runaway])[0]
+    assert final.shape == (196, vq.config.input_dim)
+    np.testing.assert_allclose(final, vq.decode([codes[:cap]])[0], atol=1e-5)
+    assert rewards.format(["p"], [runaway]) == [0.0]
 
 
 def test_grpo_step_keeps_reference_weights(vq, tmp_path):

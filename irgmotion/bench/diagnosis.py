@@ -28,7 +28,8 @@ from ..fileio import write_text
 from ..llm.trace import is_no_refinement
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import RULE_STYLES, VERDICTS, Reasoner
-from .stage1 import held_out_pairs, wilson_interval
+from .stage1 import check_engine_build, held_out_pairs, wilson_interval
+from ..cliargs import positive_int, seed
 
 _PREFIX = re.compile(r"^(please |to fix it, )", re.IGNORECASE)
 
@@ -139,20 +140,17 @@ def diagnosis_markdown(report: dict, command: str) -> str:
 
 
 def diagnose_main(args) -> int:
-    if args.pairs < 1:
-        print(f"diagnose: --pairs must be >= 1 (got {args.pairs})", file=sys.stderr)
-        return 2
-    for flag, path in (("--bundle", args.bundle), ("--engine-test", args.engine_test), ("--evaluator", args.evaluator)):
-        if not Path(path).is_dir():
-            print(f"diagnose: {flag} {path}: not a directory", file=sys.stderr)
-            return 2
-    if args.batch_size < 1:
-        print(f"diagnose: --batch-size must be >= 1 (got {args.batch_size})", file=sys.stderr)
-        return 2
-    try:
+    from ..fileio import OutputPathError, check_output_path
+    try:  # before any model is read
+        for flag, path in (("--bundle", args.bundle), ("--evaluator", args.evaluator)):
+            if not Path(path).is_dir():
+                raise ValueError(f"{flag} {path}: not a directory")
+        check_engine_build(args.engine_test)
+        for suffix in (".json", ".md"):
+            check_output_path(args.out + suffix)
         report = run_diagnosis(args.bundle, args.engine_test, args.evaluator, args.pairs, args.seed, args.batch_size)
-    except (OSError, ValueError, KeyError) as exc:  # a bundle, engine build or evaluator that cannot be read
-        print(f"diagnose: {exc}", file=sys.stderr)
+    except (OSError, ValueError, KeyError, OutputPathError) as exc:  # a bundle, build or evaluator that cannot be read
+        print(f"error: diagnose: {exc}", file=sys.stderr)
         return 2
     command = "irgmotion " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_text(Path(args.out + ".json"), json.dumps(report, indent=2))
@@ -167,8 +165,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--bundle", required=True)
     p.add_argument("--engine-test", required=True, help="engine output built on a held-out split")
     p.add_argument("--evaluator", required=True, help="evaluator for the refinement step (a proxy)")
-    p.add_argument("--pairs", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--pairs", type=positive_int, default=300)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--out", default="docs/diagnosis", help="writes OUT.md and OUT.json")
     p.set_defaults(func=diagnose_main)

@@ -26,6 +26,7 @@ from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import RULE_STYLES, SELECTIONS, VERDICTS, Reasoner, choose_round
+from ..cliargs import nonnegative_int, positive_int, seed
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))
@@ -256,6 +257,24 @@ def bench_main(args) -> int:
     if args.compositional < 0:
         print(f"error: --compositional must be >= 0 (got {args.compositional})", file=sys.stderr)
         return 2
+    for flag, value, low in (("--limit", args.limit, 0), ("--repeats", args.repeats, 1),
+                             ("--batch-size", args.batch_size, 1)):
+        if value < low:
+            print(f"error: {flag} must be at least {low} (got {value})", file=sys.stderr)
+            return 2
+    if not 0 <= args.seed <= 2**32 - 1:
+        print(f"error: --seed must be between 0 and {2**32 - 1} (got {args.seed})", file=sys.stderr)
+        return 2
+    bad_llm = [e for e in (args.llm or []) if "=" not in e or not e.split("=", 1)[0] or not e.split("=", 1)[1]]
+    if bad_llm:
+        print(f"error: --llm {bad_llm[0]!r}: expected NAME=DIR", file=sys.stderr)
+        return 2
+    from ..reason.bundle import BundleError, check_bundle
+    try:  # every check load_bundle makes short of loading the weights: a bad bundle fails here, not hours in
+        _, manifest, _ = check_bundle(args.bundle)
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.compositional:
         try:
             available = len(compositional_ids(args.data))
@@ -267,8 +286,7 @@ def bench_main(args) -> int:
                   "order; R-precision needs at least 32", file=sys.stderr)
             return 2
     if not args.only_llm and "rule" in (args.verdict or ()) and len(args.verdict) == 1:
-        from ..reason.bundle import load_bundle
-        style = load_bundle(args.bundle).assessment_style
+        style = manifest.get("assessment_style")
         if style not in RULE_STYLES:
             print(f"error: --verdict rule needs a bundle in the {' or '.join(RULE_STYLES)} assessment style; "
                   f"{args.bundle} records {style!r}", file=sys.stderr)
@@ -278,7 +296,11 @@ def bench_main(args) -> int:
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
                       verdicts=tuple(args.verdict or ("model", "rule")), compositional=args.compositional)
-    report = run_bench(cfg)
+    try:
+        report = run_bench(cfg)
+    except BundleError as exc:  # a part that passed the checks above and still does not load
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     command = "irgmotion " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_text(Path(args.out + ".json"), json.dumps(report, indent=2))
     write_text(Path(args.out + ".md"), results_markdown(report, command))
@@ -293,14 +315,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--evaluator", action="append", help="evaluator directory (repeat for several)")
     p.add_argument("--stage1", default=None, help="stage-1 MotionLLM directory for the stage-1 rows")
     p.add_argument("--llm", action="append", help="NAME=DIR: another MotionLLM to add rows for (e.g. Stage-3)")
-    p.add_argument("--limit", type=int, default=320, help="test clips used (multiples of 32)")
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=nonnegative_int, default=320, help="test clips used (multiples of 32)")
+    p.add_argument("--repeats", type=positive_int, default=20)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--only-llm", action="store_true", help="score only the --llm (and --stage1) rows")
     p.add_argument("--verdict", action="append", choices=VERDICTS,
                    help="stage-2 rows under this verdict (repeat for several; default: model and rule)")
-    p.add_argument("--compositional", type=int, default=0,
+    p.add_argument("--compositional", type=nonnegative_int, default=0,
                    help="also score this many clips of the compositional split (unseen chains of 2-4 actions)")
     p.add_argument("--out", default="docs/results", help="writes OUT.md and OUT.json")
     p.set_defaults(func=bench_main)

@@ -29,6 +29,7 @@ from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import ASSESSMENT_MAX_TOKENS, Reasoner
 from ..tokenizer.catalog import MotionCatalog
 from ..tokenizer.pretrained import MotionTokenizer
+from ..cliargs import nonnegative_int, positive_int, seed
 
 
 
@@ -72,6 +73,15 @@ def level_confusion(said: list, truth: list) -> dict:
     names = {None: "none", **dict(enumerate(LEVELS))}
     return {LEVELS[t]: {names[s]: sum(1 for a, b in zip(said, truth) if b == t and a == s)
                         for s in (*range(len(LEVELS)), None)} for t in sorted(set(truth))}
+
+
+def check_engine_build(path: str | Path, flag: str = "--engine-test") -> Path:
+    """An engine build (`irgmotion build`) with the files `held_out_pairs` reads; ValueError naming the flag."""
+    path = Path(path)
+    for need in ("engine.json", "stage1/TM2T_assessment_analysis_annots.json"):
+        if not (path / need).is_file():
+            raise ValueError(f"{flag} {path}: not an engine build (no {need}; make one with `irgmotion build`)")
+    return path
 
 
 def held_out_pairs(engine_test: Path, vq: MotionTokenizer, pairs: int, rng: random.Random):
@@ -149,11 +159,20 @@ def run_stage1_bench(llm_dir, vq_dir, data, engine_test, evaluator, limit=320, p
 
 
 def bench_stage1_main(args) -> int:
-    if args.beams < 1:
-        print(f"bench-stage1: --beams must be >= 1 (got {args.beams})", file=sys.stderr)
+    from ..data.humanml3d import DatasetError, check_dataset_dir
+    from ..fileio import OutputPathError, check_output_path
+    try:  # before any model is read
+        for flag, path in (("--llm", args.llm), ("--vq", args.vq), ("--evaluator", args.evaluator)):
+            if not (Path(path) / "config.json").is_file():
+                raise ValueError(f"{flag} {path}: not a model directory (no config.json)")
+        check_dataset_dir(args.data, ("test",))
+        check_engine_build(args.engine_test)
+        check_output_path(args.out)
+        report = run_stage1_bench(args.llm, args.vq, args.data, args.engine_test, args.evaluator, args.limit,
+                                  args.pairs, args.seed, args.beams, args.assessment_only)
+    except (DatasetError, OutputPathError, OSError, ValueError) as exc:
+        print(f"error: bench-stage1: {exc}", file=sys.stderr)
         return 2
-    report = run_stage1_bench(args.llm, args.vq, args.data, args.engine_test, args.evaluator, args.limit, args.pairs,
-                              args.seed, args.beams, args.assessment_only)
     write_text(Path(args.out), json.dumps(report, indent=2))
     if "t2m" in report:
         t2m = report["t2m"]["Stage-1 direct"]
@@ -186,10 +205,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--engine-test", required=True, help="engine output built on a held-out split (test; val to choose settings)")
     p.add_argument("--evaluator", required=True)
-    p.add_argument("--limit", type=int, default=320)
-    p.add_argument("--pairs", type=int, default=400)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--beams", type=int, default=1, help="beam search for the assessment and instruction (1: greedy)")
+    p.add_argument("--limit", type=nonnegative_int, default=320)
+    p.add_argument("--pairs", type=positive_int, default=400)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--beams", type=positive_int, default=1, help="beam search for the assessment and instruction (1: greedy)")
     p.add_argument("--assessment-only", action="store_true", help="skip text-to-motion and captioning")
     p.add_argument("--out", default="docs/stage1_results.json")
     p.set_defaults(func=bench_stage1_main)

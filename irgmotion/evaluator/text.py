@@ -226,22 +226,56 @@ def glove_50d(extra_words: Iterable[str] = (), top: int = 0) -> WordVectors:
     return WordVectors(words, np.asarray(emb[[row_of[w] for w in words]], dtype=np.float32))
 
 
+def _plain_pickle(path: Path):
+    """A pickle read with no class lookup at all.
+
+    The official word lists are a list of str and a dict of str -> int, which pickle writes with plain opcodes
+    only; anything else (a class, a function: the way a pickle runs code) is refused with ValueError before it
+    is built. So a --glove folder from an untrusted source cannot run code, and the files the authors
+    released still load: safer than a "trust it" warning, and no conversion step for the user.
+    """
+    import pickle
+
+    class PlainUnpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise pickle.UnpicklingError(f"refers to {module}.{name}; only lists, dicts, strings and numbers are read")
+
+    try:
+        with open(path, "rb") as f:
+            return PlainUnpickler(f).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{path}: not a plain word-list pickle ({reason})") from None
+
+
 def load_official_vectors(directory: str | Path, prefix: str = "our_vab") -> WordVectors:
     """The official GloVe files of text-to-motion (`our_vab_data.npy`, `_words.pkl`, `_idx.pkl`).
 
-    The word lists are Python pickles: only load files you trust.
+    The word lists are pickles, read without any class lookup (`_plain_pickle`): they cannot run code.
     """
-    import pickle
     directory = Path(directory)
     paths = [directory / f"{prefix}_{name}" for name in ("data.npy", "words.pkl", "idx.pkl")]
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"{p}: missing official word-vector file "
                                     f"(expected {prefix}_data.npy, {prefix}_words.pkl, {prefix}_idx.pkl)")
-    vectors = np.load(paths[0])
-    with open(paths[1], "rb") as f:
-        words = pickle.load(f)
-    with open(paths[2], "rb") as f:
-        word2idx = pickle.load(f)
-    rows = [word2idx[w] for w in words]
+    try:
+        vectors = np.load(paths[0], allow_pickle=False)
+    except Exception as exc:
+        raise ValueError(f"{paths[0]}: not a readable .npy array ({' '.join(str(exc).split())})") from None
+    words = _plain_pickle(paths[1])
+    word2idx = _plain_pickle(paths[2])
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{paths[1]}: expected a list of words (str)")
+    if not isinstance(word2idx, dict) or not all(isinstance(k, str) and isinstance(v, int)
+                                                 for k, v in word2idx.items()):
+        raise ValueError(f"{paths[2]}: expected a dict of word (str) -> row (int)")
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2:
+        raise ValueError(f"{paths[0]}: expected a 2-D array of word vectors")
+    try:
+        rows = [word2idx[w] for w in words]
+    except KeyError as exc:
+        raise ValueError(f"{paths[2]}: has no row for the word {exc.args[0]!r} of {paths[1].name}") from None
+    if rows and not all(0 <= r < len(vectors) for r in rows):
+        raise ValueError(f"{paths[2]}: rows out of range for the {len(vectors)} vectors of {paths[0].name}")
     return WordVectors(list(words), vectors[rows])

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checkpointing import load_checkpoint, save_checkpoint, set_rng_state
 from ..data.humanml3d import MotionTextDataset
 from ..fileio import atomic_path, write_text
 from .base import MAX_FRAMES, UNIT_LENGTH, EvaluatorError, config_from_dict
@@ -97,9 +98,7 @@ class EvaluatorTrainer:
         ckpt_path = self.out / CHECKPOINT
         self.state = None
         if resume:
-            if not ckpt_path.is_file():
-                raise FileNotFoundError(f"{ckpt_path}: nothing to resume (no checkpoint)")
-            self.state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+            self.state = load_checkpoint(ckpt_path)  # tensors and plain values only: never runs code
             saved = dict(self.state["train_config"])
             # The run's identity comes from the checkpoint; only the length and time budget may change.
             for key in ("steps", "max_minutes", "val_every", "threads"):
@@ -199,9 +198,8 @@ class EvaluatorTrainer:
         self.elapsed = float(state.get("elapsed", 0.0))
         self.best = state.get("best")
         self.history = list(state.get("history", []))
-        self.rng.bit_generator.state = state["rng"]["numpy"]
-        torch.set_rng_state(state["rng"]["torch"])
-        random.setstate(state["rng"]["python"])
+        self.rng.bit_generator.state = state["sampler_rng"]
+        set_rng_state(state["rng"])
 
     def save_checkpoint(self) -> Path:
         state = {
@@ -213,14 +211,13 @@ class EvaluatorTrainer:
             "history": self.history,
             "train_config": asdict(self.config),
             "model_config": asdict(self.model.config),
-            "rng": {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state(), "python": random.getstate()},
+            "sampler_rng": self.rng.bit_generator.state,
         }
         if isinstance(self.model, GuoEvaluator):
             state["vocab"] = self.model.vectors.words
             state["pos_lexicon"] = {w: list(v) for w, v in self.model.tagger.table.items()}
         path = self.out / CHECKPOINT
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+        save_checkpoint(path, **state)
         return path
 
     # Batches ------------------------------------------------------------------

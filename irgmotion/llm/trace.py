@@ -188,10 +188,18 @@ def _read_motion(content: str, codebook_size: int | None, index: int, warnings: 
 
 
 def _read_assessment(content: str) -> tuple[str, str]:
-    m = re.search(r"Assessment:\s*(.*?)\s*(?:Refinement:\s*(.*))?$", content.strip(), re.DOTALL)
-    if not m:
-        return content.strip(), ""
-    return m.group(1).strip(), (m.group(2) or "").strip()
+    """(assessment, refinement): the text after the first "Assessment:", split at the first
+    "Refinement:" after it. Plain string search, linear in the length (a regex with a lazy
+    group before optional whitespace was quadratic in long whitespace runs)."""
+    text = content.strip()
+    start = text.find("Assessment:")
+    if start < 0:
+        return text, ""
+    rest = text[start + len("Assessment:"):]
+    cut = rest.find("Refinement:")
+    if cut < 0:
+        return rest.strip(), ""
+    return rest[:cut].strip(), rest[cut + len("Refinement:"):].strip()
 
 
 __all__ = ["Round", "ParsedTrace", "format_trace", "plan_text", "trace_text", "parse_trace", "is_no_refinement", "PLAN_ANALYZE",

@@ -9,7 +9,11 @@ import re
 
 MOTION_START = "<Motion>"
 MOTION_END = "</Motion>"
-_CODE = re.compile(r"<Motion_(\d+)>")
+# ASCII digits only (`\d` would take Unicode digits too), and at most 6 of them: a longer run is
+# no codebook index, and int() of thousands of digits is slow or refused by Python.
+MAX_CODE_DIGITS = 6
+_CODE = re.compile(r"<Motion_([0-9]{1,%d})>" % MAX_CODE_DIGITS)
+_BAD_CODE = re.compile(r"<Motion_[^<>]*>")
 
 
 def motion_token(i: int) -> str:
@@ -47,6 +51,11 @@ def string_to_motion(text: str, codebook_size: int | None = None) -> tuple[list[
             warnings.append(f"motion token {i} is outside the codebook (size {codebook_size}); skipped")
             continue
         ids.append(i)
-    if _CODE.sub("", body).strip():
+    rest = _CODE.sub("", body)
+    bad = len(_BAD_CODE.findall(rest))
+    if bad:
+        warnings.append(f"{bad} malformed motion token(s) (an id must be 1 to {MAX_CODE_DIGITS} ASCII digits); skipped")
+        rest = _BAD_CODE.sub("", rest)
+    if rest.strip():
         warnings.append("text inside a motion span was ignored")
     return ids, warnings

@@ -30,6 +30,14 @@ class Motion:
             return self.data
         return features_to_joints(self.data.astype(np.float64), self.skeleton).astype(np.float32)
 
+    def checked_joints(self, allow_millimetres: bool = False) -> np.ndarray:
+        """joints(), refused with MotionFileError (naming the file) unless finite and shaped like
+        a human body in metres: see `check_joint_scale`."""
+        with np.errstate(all="ignore"):
+            joints = self.joints()
+        check_finite_result(joints, self.path, "joints")
+        return check_joint_scale(joints, self.path, self.skeleton, allow_millimetres=allow_millimetres)
+
     def features(self) -> np.ndarray:
         if self.kind == "features":
             return self.data
@@ -58,13 +66,30 @@ def detect_kind(shape: tuple[int, ...], dataset: str | None = None) -> tuple[str
     raise ValueError(f"shape {tuple(shape)} is neither features nor joints; expected {expected}")
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def load_motion(path: str | Path, dataset: str | None = None) -> Motion:
     """Load and validate a .npy motion (features or joints)."""
     path = Path(path)
+    if path.is_dir():
+        raise MotionFileError(f"{path}: is a directory; expected a .npy file")
     if not path.is_file():
         raise MotionFileError(f"{path}: file not found")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise MotionFileError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    if magic != _NPY_MAGIC:
+        what = "an .npz archive" if magic.startswith(b"PK\x03\x04") else "not a valid .npy file (no NumPy header)"
+        raise MotionFileError(f"{path}: not a readable .npy array: {what}; expected an array saved with numpy.save")
+    try:
         data = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise MotionFileError(f"{path}: holds Python objects, not numbers; expected a numeric array") from None
+        raise MotionFileError(f"{path}: not a valid .npy file ({exc})") from None
     except Exception as exc:
         raise MotionFileError(f"{path}: not a readable .npy array ({type(exc).__name__}: {exc})") from None
     return validate_motion(data, path, dataset)
@@ -74,6 +99,8 @@ def validate_motion(data: np.ndarray, path: str | Path = "<array>", dataset: str
     path = Path(path)
     if not np.issubdtype(data.dtype, np.number):
         raise MotionFileError(f"{path}: expected a numeric array, got dtype {data.dtype}")
+    if np.issubdtype(data.dtype, np.complexfloating):
+        raise MotionFileError(f"{path}: holds complex numbers (dtype {data.dtype}); expected real numbers")
     try:
         kind, spec = detect_kind(data.shape, dataset)
     except ValueError as exc:
@@ -85,4 +112,34 @@ def validate_motion(data: np.ndarray, path: str | Path = "<array>", dataset: str
     if not np.isfinite(data).all():
         bad = int((~np.isfinite(data)).reshape(len(data), -1).any(-1).sum())
         raise MotionFileError(f"{path}: contains NaN or inf values in {bad} frame(s)")
+    # Checked before the float32 cast: 1e300 is finite in float64 and inf in float32.
+    if data.size and np.abs(data).max() > _FLOAT32_MAX:
+        raise MotionFileError(f"{path}: values up to {float(np.abs(data).max()):.3g} exceed the float32 range "
+                              f"(about {_FLOAT32_MAX:.3g})")
     return Motion(path, kind, data.astype(np.float32), spec)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_joint_scale(joints: np.ndarray, path: str | Path, skeleton: SkeletonSpec,
+                      allow_millimetres: bool = False) -> np.ndarray:
+    """Return `joints` if they look like a human body in metres; else raise MotionFileError naming `path`.
+
+    One check for every command that draws, exports or converts joints (see
+    quality.joint_scale_problem): refuses millimetres, 1e30, all-zero joints
+    and zero-length bones before any work.
+    """
+    from .quality import joint_scale_problem
+    problem = joint_scale_problem(joints, skeleton, allow_millimetres=allow_millimetres)
+    if problem:
+        raise MotionFileError(f"{path}: {problem}")
+    return joints
+
+
+def check_finite_result(data: np.ndarray, path: str | Path, what: str) -> np.ndarray:
+    """Return `data` if every value is finite; else raise MotionFileError (never write NaN)."""
+    if not np.isfinite(data).all():
+        raise MotionFileError(f"{path}: converting to {what} gives NaN or inf values; the input is degenerate "
+                              "or out of range")
+    return data

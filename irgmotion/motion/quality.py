@@ -78,3 +78,59 @@ def quality_report(joints: np.ndarray, skeleton: SkeletonSpec = HUMANML3D) -> di
         "jitter": jitter(joints, skeleton),
         "bone_length_std": bone_length_variation(joints, skeleton),
     }
+
+
+# Plausibility of the scale of a joints file (metres): checked before rendering,
+# exporting or converting, so that millimetres, 1e30 or all-zero joints are
+# refused with one clear line instead of running for minutes or writing NaN.
+MAX_BODY_SIZE = 4.0  # metres: the largest extent one pose of a human body plausibly has
+MIN_BODY_SIZE = 0.05  # metres: below this every joint sits at nearly one point
+MAX_MOTION_EXTENT = 1000.0  # metres: the largest distance a motion clip plausibly covers
+MIN_BONE_LENGTH = 1e-5  # metres: a shorter bone means two joints coincide
+
+
+def joint_scale_problem(joints: np.ndarray, skeleton: SkeletonSpec = HUMANML3D,
+                        allow_millimetres: bool = False) -> str | None:
+    """Why joints (T, J, 3) do not look like a human body in metres, or None when they do.
+
+    With `allow_millimetres` a body in millimetres (KIT-ML's native unit) passes too.
+    Refused: NaN/inf, a pose far too big (millimetres, centimetres, 1e30), a
+    motion covering more than MAX_MOTION_EXTENT, all joints at one point, and
+    bones of zero length. Linear in the size of the array.
+    """
+    joints = np.asarray(joints)
+    if joints.ndim != 3 or joints.shape[1:] != (skeleton.n_joints, 3) or len(joints) < 1:
+        return f"expected joints of shape (T, {skeleton.n_joints}, 3), got {joints.shape}"
+    if not np.isfinite(joints).all():
+        return "joints contain NaN or inf values"
+    joints = joints.astype(np.float64)
+    if np.abs(joints).max() > 1e150:  # beyond this, differences and squares overflow
+        return f"implausible scale: coordinates up to {np.abs(joints).max():.3g}; expected metres"
+    unit = 1000.0 if allow_millimetres else 1.0
+    pose_extent = np.ptp(joints, axis=1)  # (T, 3): per-frame size along each axis
+    body = float(np.median(pose_extent.max(axis=-1)))
+    height = float(np.median(pose_extent[:, 1]))
+    if body > MAX_BODY_SIZE * unit:
+        word, size = ("body height", height) if height >= 0.5 * body else ("body size", body)
+        if not allow_millimetres and 400.0 <= body <= 4000.0:
+            return f"joints look like millimetres ({word} ~{size:.0f}); expected metres"
+        if 40.0 <= body < 400.0:
+            return f"joints look like centimetres ({word} ~{size:.0f}); expected metres"
+        return f"implausible scale ({word} ~{size:.3g}); expected a human body in metres"
+    extent = float(np.ptp(joints.reshape(-1, 3), axis=0).max())
+    if extent > MAX_MOTION_EXTENT * unit:
+        return (f"implausible scale: the motion spans {extent:.3g} m; expected metres "
+                f"(at most {MAX_MOTION_EXTENT * unit:g})")
+    if body < MIN_BODY_SIZE:
+        return (f"degenerate joints: every pose spans only {body:.2g} m (all joints at nearly one point); "
+                "expected a human body in metres")
+    child = [i for i, p in enumerate(skeleton.parents) if p >= 0]
+    parent = [skeleton.parents[i] for i in child]
+    lengths = np.linalg.norm(joints[:, child] - joints[:, parent], axis=-1)  # (T, bones)
+    short = lengths < MIN_BONE_LENGTH
+    if short.any():
+        b = int(np.argmax(short.any(axis=0)))
+        names = skeleton.joint_names
+        return (f"degenerate joints: the bone {names[parent[b]]}-{names[child[b]]} has zero length in "
+                f"{int(short[:, b].sum())} of {len(joints)} frame(s)")
+    return None

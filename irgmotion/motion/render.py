@@ -23,7 +23,8 @@ from .skeleton import SkeletonSpec, skeleton_for_dim
 
 _DPI = 80
 _PANEL_INCHES = (3.0, 3.2)  # 240 x 256 px per motion: even sizes, as H.264 needs
-_GRID_STEP = 0.5  # metres between ground grid lines
+_GRID_STEP = 0.5  # metres between ground grid lines (wider when the scene is large)
+_MAX_GRID_LINES = 24  # per direction: the spacing grows with the scene, the line count does not
 _ELEV, _AZIM = 20.0, -60.0  # HumanML3D clips start facing +z: this looks at the front-left
 
 # Bones of the subject's left side blue, right side red, centre grey, so a
@@ -151,7 +152,8 @@ class _Scene:
         ax.set_zlim(0.0, height)
         ax.set_axis_off()
 
-        n_lines = int(np.ceil(2 * half_width / _GRID_STEP)) + 2
+        self.step = _grid_step(half_width)
+        n_lines = int(np.ceil(2 * half_width / self.step)) + 2
         grid_style = dict(color="#bbbbbb", linewidth=0.6)
         self.grid_x = [ax.plot([], [], [], **grid_style)[0] for _ in range(n_lines)]
         self.grid_y = [ax.plot([], [], [], **grid_style)[0] for _ in range(n_lines)]
@@ -178,8 +180,9 @@ class _Scene:
 
         # Grid lines at fixed world positions inside the window, so they scroll
         # as the camera follows the root.
-        xs = np.arange(np.ceil(lo_x / _GRID_STEP), np.floor(hi_x / _GRID_STEP) + 1) * _GRID_STEP
-        ys = np.arange(np.ceil(lo_y / _GRID_STEP), np.floor(hi_y / _GRID_STEP) + 1) * _GRID_STEP
+        step = self.step
+        xs = np.arange(np.ceil(lo_x / step), np.floor(hi_x / step) + 1)[: len(self.grid_x)] * step
+        ys = np.arange(np.ceil(lo_y / step), np.floor(hi_y / step) + 1)[: len(self.grid_y)] * step
         for lines, values, horizontal in ((self.grid_x, xs, False), (self.grid_y, ys, True)):
             for i, line in enumerate(lines):
                 if i >= len(values):
@@ -242,6 +245,21 @@ def _scene_extent(motions) -> tuple[float, float]:
     height = max(height, 0.5) * 1.05
     half = max(reach + 0.2, 0.4 * height, 0.6)
     return float(half), float(height)
+
+
+def _grid_step(half_width: float) -> float:
+    """Spacing of the ground grid: _GRID_STEP, or a 1-2-5 multiple of it so that at most
+    _MAX_GRID_LINES lines cross the window (2 * half_width) in each direction."""
+    step = _GRID_STEP
+    span = 2.0 * float(half_width)
+    if not np.isfinite(span):
+        raise ValueError(f"scene size {half_width!r} is not finite")
+    while span / step > _MAX_GRID_LINES - 2:
+        for factor in (2.0, 2.5, 2.0):  # 0.5 -> 1 -> 2.5 -> 5 -> 10 -> 25 ...
+            step *= factor
+            if span / step <= _MAX_GRID_LINES - 2:
+                break
+    return step
 
 
 def _make_writer(suffix: str, fps: float):

@@ -3,6 +3,7 @@ pipeline, direct generation, and the robustness test (random first motion)."""
 from __future__ import annotations
 
 import random
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -40,10 +41,36 @@ class PromptInputError(ValueError):
     """A goal text the model cannot take (empty, not text, too long)."""
 
 
+def _unsafe_character(text: str) -> tuple[int, str] | None:
+    """The first character a goal may not hold, with its position: a surrogate (bytes that were not UTF-8, as
+    Python keeps them from argv), a control character (ESC of a terminal escape sequence, NUL, DEL, C1), or a
+    bidirectional override (text that displays in another order than it reads)."""
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF or unicodedata.category(ch) == "Cc" or 0x202A <= code <= 0x202E \
+                or 0x2066 <= code <= 0x2069:
+            return i, ch
+    return None
+
+
 def check_goal(goal) -> str:
+    """The goal as the model reads it: one line of printable text (runs of white space become one space).
+    Refused with PromptInputError (whose message never echoes the text): not a string, not valid UTF-8,
+    control or escape characters, empty, or longer than MAX_PROMPT_CHARS."""
     if not isinstance(goal, str):
         raise PromptInputError(f"the goal must be text, got {type(goal).__name__}")
     goal = " ".join(goal.split())
+    bad = _unsafe_character(goal)
+    if bad is not None:
+        at, ch = bad
+        if 0xDC80 <= ord(ch) <= 0xDCFF:  # surrogateescape: an undecodable byte of argv
+            raise PromptInputError(f"the goal text is not valid UTF-8 (byte 0x{ord(ch) - 0xDC00:02x} at character "
+                                   f"{at + 1}); pass the goal as UTF-8 text")
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            raise PromptInputError(f"the goal text is not valid Unicode (lone surrogate U+{ord(ch):04X} at "
+                                   f"character {at + 1})")
+        raise PromptInputError(f"the goal text holds a control character (U+{ord(ch):04X} at character {at + 1}); "
+                               "write the goal as plain text, without terminal escape sequences")
     if not goal:
         raise PromptInputError("the goal text is empty; describe a motion, e.g. \"a person walks forward and waves\"")
     if len(goal) > MAX_PROMPT_CHARS:

@@ -6,6 +6,7 @@ import json
 import random
 import sys
 from pathlib import Path
+from ..cliargs import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int, seed
 
 
 class TrainUsageError(ValueError):
@@ -105,6 +106,12 @@ def _train(args) -> int:
         return grpo_main(args)
     args.lr = 1e-3 if args.lr is None else args.lr
     engine = Path(args.engine)
+    from .sft import latest_checkpoint
+    if args.resume and latest_checkpoint(args.out) is None:
+        raise TrainUsageError(f"{Path(args.out) / 'checkpoint'}: no checkpoint to resume from")
+    if not args.resume and latest_checkpoint(args.out) is not None:
+        raise TrainUsageError(f"{Path(args.out) / 'checkpoint'}: a training run is already there; pass --resume to "
+                              "continue it or choose another --out")
     if not 0 <= args.stage1_fraction < 1 or (args.stage1_fraction and args.stage != 2):
         raise TrainUsageError(f"--stage1-fraction must be in [0, 1) and applies to stage 2 (got {args.stage1_fraction})")
     unique_entries, roots = load_engine_entries(engine, args.stage)
@@ -157,28 +164,28 @@ def add_parsers(sub) -> None:
     p.add_argument("--motion-root", action="append", help="extra dataset roots to find motions in")
     p.add_argument("--task-weights", default=None,
                    help="repeat tasks' entries, e.g. tm2t_assessment_analysis=6,m2t_motion_caption=1 (0 drops a task)")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=None, help="default 1e-3 for stages 1-2, 2e-5 for stage 3")
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--max-length", type=int, default=1024)
-    p.add_argument("--stage1-fraction", type=float, default=0.0,
+    p.add_argument("--steps", type=positive_int, default=2000)
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--grad-accum", type=positive_int, default=1)
+    p.add_argument("--lr", type=positive_float, default=None, help="default 1e-3 for stages 1-2, 2e-5 for stage 3")
+    p.add_argument("--warmup", type=nonnegative_int, default=100)
+    p.add_argument("--max-length", type=positive_int, default=1024)
+    p.add_argument("--stage1-fraction", type=fraction, default=0.0,
                    help="stage 2: share of training entries drawn from the eight single-step tasks (mixed training, "
                         "so the trace model keeps them; --task-weights weighs them)")
-    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--checkpoint-every", type=positive_int, default=200)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast (CPU with AVX-512 bf16, or GPU)")
-    p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-minutes", type=positive_float, default=None)
+    p.add_argument("--threads", type=positive_int, default=None)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--pause-at", type=int, default=None,
+    p.add_argument("--pause-at", type=positive_int, default=None,
                    help="stop (checkpointed) at this step; --resume continues the same schedule")
     # stage 3 (GRPO)
     p.add_argument("--evaluator", default=None, help="stage 3: evaluator directory for the rewards")
-    p.add_argument("--group-size", type=int, default=4)
-    p.add_argument("--beta", type=float, default=0.01)
+    p.add_argument("--group-size", type=positive_int, default=4)
+    p.add_argument("--beta", type=nonnegative_float, default=0.01)
     p.add_argument("--reward-weights", default="1,1,1", help="format,alignment,fidelity")
     p.add_argument("--group-norm", action="store_true", help="min-max normalise rewards within each group")
-    p.add_argument("--max-new-tokens", type=int, default=512)
+    p.add_argument("--max-new-tokens", type=positive_int, default=512)
     p.set_defaults(func=train_main)

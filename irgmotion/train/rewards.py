@@ -17,6 +17,8 @@ import numpy as np
 
 from ..llm.trace import parse_trace
 
+MAX_MOTION_FRAMES = 196  # the datasets' longest motion; inference cuts an unclosed span there too
+
 _SPAN = r"\[plan\][^\[]*\[/plan\]\s*"
 _ROUND = (r"\[generate\]<Motion>(?:<Motion_\d+>)+</Motion>\[/generate\]\s*" + _SPAN
           + r"\[assess\].*?\[/assess\]\s*" + _SPAN)
@@ -55,14 +57,17 @@ class MotionRewards:
         self._last: tuple[tuple, np.ndarray] | None = None  # both rewards embed the same batch once
 
     def final_motions(self, completions: list[str]) -> list[np.ndarray]:
-        """Decoded final motions; a trace without one gets a zero motion (as the authors do)."""
+        """Decoded final motions; a trace without one gets a zero motion (as the authors do). A span that never
+        closes is cut where inference cuts it (Reasoner.max_motion_tokens: 196 frames), so the rewarded motion is
+        the one inference would return."""
         out = []
+        cap = MAX_MOTION_FRAMES // self.vq.unit_length
         for text in completions:
-            ids = parse_trace(text, self.vq.codebook_size).final_motion
+            ids = parse_trace(text, self.vq.codebook_size, cap).final_motion
             if ids:
                 out.append(self.vq.decode([ids])[0])
             else:
-                out.append(np.zeros((196, self.vq.config.input_dim), np.float32))
+                out.append(np.zeros((MAX_MOTION_FRAMES, self.vq.config.input_dim), np.float32))
         return out
 
     def _motion_emb(self, completions):

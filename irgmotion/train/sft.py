@@ -116,6 +116,20 @@ def _lr_lambda(cfg: SFTConfig):
     return f
 
 
+CHECKPOINT_TEMPORARIES = ("checkpoint.tmp", "checkpoint.old")
+
+
+def latest_checkpoint(out: str | Path) -> Path | None:
+    """The newest complete checkpoint in OUT, or None. A save writes checkpoint.tmp (trainer_state.json last),
+    renames checkpoint to checkpoint.old, then checkpoint.tmp to checkpoint: after a kill anywhere in
+    that sequence the newest complete one is checkpoint.tmp, then checkpoint, then checkpoint.old."""
+    out = Path(out)
+    for name in ("checkpoint.tmp", "checkpoint", "checkpoint.old"):
+        if (out / name / "trainer_state.json").is_file():
+            return out / name
+    return None
+
+
 def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog, cfg: SFTConfig,
               resume: bool = False, log=print) -> dict:
     """Train, checkpointing to OUT/checkpoint (atomically) and saving the model to OUT."""
@@ -143,9 +157,15 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
     model, opt, sched = accelerator.prepare(model, opt, sched)
     state = {"step": 0, "epoch": 0, "position": 0, "history": []}
     if resume:
-        if not (ckpt / "trainer_state.json").is_file():
+        found = latest_checkpoint(out)
+        if found is None:
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
-        accelerator.load_state(str(ckpt))
+        if found != ckpt:  # a kill came between the two renames of a save: finish the swap
+            shutil.rmtree(ckpt, ignore_errors=True)
+            found.rename(ckpt)
+        for stale in CHECKPOINT_TEMPORARIES:
+            shutil.rmtree(out / stale, ignore_errors=True)
+        accelerator.load_state(str(ckpt))  # accelerate reads with weights_only=True
         state = json.loads((ckpt / "trainer_state.json").read_text())
         log(f"resumed from {ckpt} at step {state['step']}")
     write_text(out / "train_config.json", json.dumps(asdict(cfg), indent=2))

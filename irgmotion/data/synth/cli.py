@@ -42,9 +42,11 @@ def synth_main(args=None, **kw) -> int:
         return _fail(f"--seed must be a non-negative integer, got {seed}")
     if workers is not None and int(workers) < 1:
         return _fail(f"--workers must be at least 1, got {workers}")
-    path = Path(out)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        return _fail(f"{path}: already exists and is not empty; choose a new directory")
+    from ...fileio import OutputPathError, check_output_dir
+    try:  # before any work: absent or empty, and its parent writable (the corpus is built beside it)
+        path = check_output_dir(out, "corpus directory")
+    except OutputPathError as exc:
+        return _fail(str(exc))
     summary = write_corpus(path, int(n), int(seed), workers, progress=True)
     sizes = summary["sizes"]
     print(f"wrote {summary['n']} motions to {path} in {summary['seconds']:.1f}s "
@@ -55,7 +57,7 @@ def synth_main(args=None, **kw) -> int:
 
 def program_main(args=None, **kw) -> int:
     """Render a program file: args.program, args.output (.npy), args.seed (None: the program's), args.to."""
-    from ...fileio import save_npy
+    from ...fileio import OutputPathError, check_output_path, save_npy
     from ...motion.features import joints_to_features
     from .compose import render
     from .program import ProgramError, load_program
@@ -64,6 +66,10 @@ def program_main(args=None, **kw) -> int:
     to = getattr(a, "to", "joints") or "joints"
     if out.suffix.lower() != ".npy":
         return _fail(f"{out}: output must end in .npy")
+    try:
+        check_output_path(out)
+    except OutputPathError as exc:
+        return _fail(str(exc))
     if to not in ("joints", "features"):
         return _fail(f"--to must be joints or features, got {to!r}")
     seed = getattr(a, "seed", None)
@@ -75,6 +81,8 @@ def program_main(args=None, **kw) -> int:
         return _fail(str(exc))
     r = render(program, seed)
     data = r.joints if to == "joints" else joints_to_features(r.joints.astype(np.float64)).astype(np.float32)
+    if not np.isfinite(data).all():  # never write NaN
+        return _fail(f"{getattr(a, 'program')}: the program renders to NaN or inf values")
     save_npy(out, data)
     print(f"wrote {out}: {to} {tuple(data.shape)} from {len(program.actions)} action(s)")
     return 0

@@ -91,6 +91,20 @@ def _is_number(v) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
 
 
+def _short(value, limit: int = 60) -> str:
+    """repr() for an error message: one line, at most `limit` characters (values can be huge)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<deeply nested {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _key(key) -> str:
+    """A key as shown in a field path: plain when short and printable, else _short(key)."""
+    return key if isinstance(key, str) and key.isprintable() and len(key) <= 40 else _short(key)
+
+
 def _check_param(where: str, p, value):
     if p.kind == "choice":
         for allowed in p.values:
@@ -98,13 +112,13 @@ def _check_param(where: str, p, value):
                 return allowed
             if not isinstance(allowed, str) and _is_int(value) and int(value) == allowed:
                 return allowed
-        raise ProgramError(f"{where}: expected {p.describe()}, got {value!r}")
+        raise ProgramError(f"{where}: expected {p.describe()}, got {_short(value)}")
     if p.kind == "int":
         if not _is_int(value) or not (p.lo <= int(value) <= p.hi):
-            raise ProgramError(f"{where}: expected {p.describe()}, got {value!r}")
+            raise ProgramError(f"{where}: expected {p.describe()}, got {_short(value)}")
         return int(value)
     if not _is_number(value) or not (p.lo <= float(value) <= p.hi):
-        raise ProgramError(f"{where}: expected {p.describe()}, got {value!r}")
+        raise ProgramError(f"{where}: expected {p.describe()}, got {_short(value)}")
     return float(value)
 
 
@@ -115,12 +129,12 @@ def _validate_action(where: str, obj, allowed_names=None) -> Action:
         raise ProgramError(f"{where}: expected an object with 'name' and 'params', got {type(obj).__name__}")
     unknown = set(obj) - _ACTION_KEYS - _ACTION_IGNORED
     if unknown:
-        raise ProgramError(f"{where}: unknown key(s) {sorted(unknown)}; expected name, params, upper")
+        raise ProgramError(f"{where}: unknown key(s) {_short(sorted(unknown))}; expected name, params, upper")
     name = obj.get("name")
     if not isinstance(name, str):
-        raise ProgramError(f"{where}.name: expected an action name (string), got {name!r}")
+        raise ProgramError(f"{where}.name: expected an action name (string), got {_short(name)}")
     if name not in ACTIONS:
-        raise ProgramError(f"{where}.name: unknown action {name!r}; known actions: {', '.join(sorted(ACTIONS))}")
+        raise ProgramError(f"{where}.name: unknown action {_short(name)}; known actions: {', '.join(sorted(ACTIONS))}")
     if allowed_names is not None and name not in allowed_names:
         raise ProgramError(f"{where}.name: {name!r} cannot run as an upper-body action; "
                            f"expected one of {', '.join(allowed_names)}")
@@ -134,7 +148,7 @@ def _validate_action(where: str, obj, allowed_names=None) -> Action:
     for key, value in params.items():
         if key not in spec.params:
             known = ", ".join(spec.params) or "none"
-            raise ProgramError(f"{where}.params.{key}: unknown parameter of {name!r}; its parameters: {known}")
+            raise ProgramError(f"{where}.params.{_key(key)}: unknown parameter of {name!r}; its parameters: {known}")
         full[key] = _check_param(f"{where}.params.{key}", spec.params[key], value)
     if name in ("walk", "jog", "run"):
         if full["path"] != "straight" and full["direction"] != "forward":
@@ -162,11 +176,13 @@ def validate_program(obj) -> Program:
             obj = json.loads(obj)
         except json.JSONDecodeError as exc:
             raise ProgramError(f"program: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ProgramError("program: JSON nested too deeply; a program is at most a few levels deep") from None
     if not isinstance(obj, dict):
         raise ProgramError(f"program: expected a JSON object with an 'actions' list, got {type(obj).__name__}")
     unknown = set(obj) - _TOP_KEYS - _TOP_IGNORED
     if unknown:
-        raise ProgramError(f"program: unknown key(s) {sorted(unknown)}; expected actions, body, seed")
+        raise ProgramError(f"program: unknown key(s) {_short(sorted(unknown))}; expected actions, body, seed")
     acts = obj.get("actions")
     if not isinstance(acts, list):
         raise ProgramError(f"actions: expected a list of 1 to {MAX_ACTIONS} actions, got {type(acts).__name__}")
@@ -182,14 +198,14 @@ def validate_program(obj) -> Program:
             if key == "seed":
                 continue
             if key not in BODY_KEYS:
-                raise ProgramError(f"body.{key}: unknown key; expected {', '.join(BODY_KEYS)}")
+                raise ProgramError(f"body.{_key(key)}: unknown key; expected {', '.join(BODY_KEYS)}")
             if not _is_number(value) or not (BODY_RANGE[0] <= float(value) <= BODY_RANGE[1]):
-                raise ProgramError(f"body.{key}: expected a number in [{BODY_RANGE[0]}, {BODY_RANGE[1]}], got {value!r}")
+                raise ProgramError(f"body.{key}: expected a number in [{BODY_RANGE[0]}, {BODY_RANGE[1]}], got {_short(value)}")
             full[key] = float(value)
         body = {k: full.get(k, 1.0) for k in BODY_KEYS}
     seed = obj.get("seed")
     if seed is not None and (not _is_int(seed) or int(seed) < 0):
-        raise ProgramError(f"seed: expected a non-negative integer, got {seed!r}")
+        raise ProgramError(f"seed: expected a non-negative integer, got {_short(seed)}")
     return Program(actions, body, None if seed is None else int(seed))
 
 
@@ -197,6 +213,8 @@ def load_program(path) -> Program:
     """Read and validate a program file; errors name the file."""
     from pathlib import Path
     path = Path(path)
+    if path.is_dir():
+        raise ProgramError(f"{path}: is a directory; expected a program .json file")
     if not path.is_file():
         raise ProgramError(f"{path}: program file not found")
     try:
@@ -207,10 +225,14 @@ def load_program(path) -> Program:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProgramError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise ProgramError(f"{path}: JSON nested too deeply; a program is at most a few levels deep") from None
     try:
         return validate_program(obj)
     except ProgramError as exc:
         raise ProgramError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ProgramError(f"{path}: JSON nested too deeply; a program is at most a few levels deep") from None
 
 
 # --------------------------------------------------------------------------

@@ -34,43 +34,20 @@ def _float(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _typed(parse, accept, requirement: str, name: str):
+    """An argparse type: `parse` the text, then keep it only if `accept(value)`, else say `requirement`."""
+    def check(text: str):
+        value = parse(text)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{requirement}, got {text[:40]}")
+        return value
+    check.__name__ = name
+    return check
 
 
-def nonnegative_int(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def seed(text: str) -> int:
-    value = _int(text)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {text[:40]}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text[:40]}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text[:40]}")
-    return value
-
-
-def fraction(text: str) -> float:
-    value = _float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text[:40]}")
-    return value
+positive_int = _typed(_int, lambda v: v >= 1, "must be at least 1", "positive_int")
+nonnegative_int = _typed(_int, lambda v: v >= 0, "must be 0 or more", "nonnegative_int")
+seed = _typed(_int, lambda v: 0 <= v <= MAX_SEED, f"must be between 0 and {MAX_SEED}", "seed")
+positive_float = _typed(_float, lambda v: v > 0, "must be a positive number", "positive_float")
+nonnegative_float = _typed(_float, lambda v: v >= 0, "must be 0 or more", "nonnegative_float")
+fraction = _typed(_float, lambda v: 0 <= v < 1, "must be in [0, 1)", "fraction")

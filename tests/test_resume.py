@@ -134,3 +134,18 @@ def test_pipeline_killed_at_five_points_finishes_with_the_weights_of_an_uninterr
     assert a.keys() == b.keys()
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6, rtol=0), k
+
+
+def test_a_bundle_with_pickled_weights_never_runs_code(tmp_path, capsys):
+    """A bundle whose LLM weights are a pickle (pytorch_model.bin) instead of safetensors is refused unread."""
+    import shutil
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "irgmotion" / "assets" / "bundle", bundle)
+    (bundle / "llm" / "model.safetensors").unlink()
+    marker = tmp_path / "pwned"
+    _crafted_checkpoint(bundle / "llm" / "pytorch_model.bin", marker)
+    assert main(["generate", "a person walks", "--bundle", str(bundle), "--out", str(tmp_path / "out"),
+                 "--no-render"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "model.safetensors" in err[0], err
+    assert not marker.exists() and not (tmp_path / "out").exists()

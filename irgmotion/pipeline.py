@@ -27,10 +27,11 @@ PRESETS = {
         # Slots assessments: each goal action compared one parameter at a time, then the order (docs/stage1_card.md).
         "engine": ["--limit", "4000", "--n-retrieval", "3", "--n-perturb", "4", "--workers", "2",
                    "--assessment-style", "slots"],
-        # One 60-minute stage-1 run (bf16 autocast: about 1.15x the tokens per second here).
+        # One 60-minute stage-1 run in float32: bf16 autocast pays only on CPUs with native bf16 (AVX512-BF16 or
+        # AMX); on an AVX2-only CPU one step took over a minute instead of 3.5 s (16 x 768 tokens).
         "stage1": ["--preset", "tiny", "--steps", "5200", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
                    "--task-weights", "tm2t_assessment_analysis=8",
-                   "--max-minutes", "60", "--max-length", "768", "--threads", "2", "--bf16"],
+                   "--max-minutes", "60", "--max-length", "768", "--threads", "2"],
         # Traces run to ~1,600 tokens with five motions; a shorter limit would cut off their endings.
         # Mixed: a third of the entries are the single-step tasks, so the shipped LLM keeps them (issue #17).
         "stage2": ["--steps", "900", "--batch-size", "8", "--lr", "5e-4", "--warmup", "50", "--max-minutes", "30",

@@ -191,3 +191,14 @@ def test_task_weights_repeat_and_drop_tasks():
         weight_entries(entries, {"zzz": 2})
     with pytest.raises(TrainUsageError, match="no training entries"):
         weight_entries(entries, {"a": 0, "b": 0, "c": 0})
+
+
+def test_decoding_shows_progress_over_batches_when_asked(llm, capsys):
+    """Long benchmarks show a bar over the decoding batches (issue #18: bench was silent for minutes)."""
+    from irgmotion.reason.decoding import DecodeOptions, generate_texts
+    prompts = [llm.prompt(f"a person walks {k} steps", system="") for k in range(3)]
+    quiet = generate_texts(llm, prompts, DecodeOptions(max_new_tokens=2, batch_size=1))
+    assert "decoding 3 prompts" not in capsys.readouterr().err
+    shown = generate_texts(llm, prompts, DecodeOptions(max_new_tokens=2, batch_size=1, progress=True))
+    assert "decoding 3 prompts" in capsys.readouterr().err
+    assert shown == quiet

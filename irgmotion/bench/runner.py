@@ -139,7 +139,7 @@ def _split_goals(cfg: BenchConfig, keep: set[str] | None, limit: int | None):
 
 
 def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool, log) -> dict:
-    opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size)
+    opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=True)
     rows: dict[str, tuple[dict, list[int] | None, float]] = {}
     stats: dict = {}
 
@@ -153,13 +153,14 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
         latency.update(_interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log, robustness))
     if cfg.stage1:
         s1 = Reasoner(MotionLLM.from_pretrained(cfg.stage1), bundle.vq)
+        s1_opts = DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size, progress=True)
         log("stage 1: direct generation")
-        res, secs = timed(lambda: s1.direct(captions, DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size)))
+        res, secs = timed(lambda: s1.direct(captions, s1_opts))
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
         rows["Stage-1 direct"] = (feats, counts, secs)
         latency["stage-1 direct"] = {"seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs}
         log("stage 1: composed pipeline")
-        res, secs = timed(lambda: s1.composed(captions, DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size)))
+        res, secs = timed(lambda: s1.composed(captions, s1_opts))
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
         rows["Stage-1 composed"] = (feats, counts, secs)
     for name, path in (cfg.extra_llms or {}).items():

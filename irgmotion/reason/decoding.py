@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 from transformers import StopStringCriteria, StoppingCriteria, StoppingCriteriaList
 
 from ..llm.model import MotionLLM
@@ -20,6 +21,7 @@ class DecodeOptions:
     seed: int | None = None
     batch_size: int = 16
     num_beams: int = 1  # beam search (with do_sample=False): keeps the likeliest whole continuation
+    progress: bool = False  # a progress bar over the batches on stderr (long benchmarks)
 
 
 class CountTokenStop(StoppingCriteria):
@@ -72,7 +74,9 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
     side = tok.padding_side
     tok.padding_side = "left"
     try:
-        for s in range(0, len(prompts), opts.batch_size):
+        starts = range(0, len(prompts), opts.batch_size)
+        for s in tqdm(starts, desc=f"decoding {len(prompts)} prompts", unit="batch", leave=False, mininterval=2,
+                      disable=not opts.progress or len(starts) < 2):
             chunk = prompts[s:s + opts.batch_size]
             enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             width = enc["input_ids"].shape[1]

@@ -95,6 +95,15 @@ def train_main(args) -> int:
         return 2
 
 
+def _native_cpu_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (Linux /proc/cpuinfo flags; elsewhere assume it does)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def _train(args) -> int:
     from ..llm.model import MotionLLM, get_preset
     from ..tokenizer.catalog import MotionCatalog
@@ -137,6 +146,10 @@ def _train(args) -> int:
         llm = MotionLLM.create(preset, vq.codebook_size, corpus_texts(unique_entries) if preset.source == "scratch" else None,
                                base_path=args.base)
     print(f"{llm.preset}: {llm.num_parameters() / 1e6:.1f}M parameters, {len(entries)} entries, stage {args.stage}")
+    import torch
+    if args.bf16 and not torch.cuda.is_available() and not _native_cpu_bf16():
+        print("warning: --bf16 on a CPU without native bf16 (AVX512-BF16 or AMX) is emulated and can be many times "
+              "slower than float32", file=sys.stderr)
     catalog = MotionCatalog(roots, vq, Path(args.out) / "motion_tokens.json")
     cfg = SFTConfig(out=args.out, steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                     max_length=args.max_length, checkpoint_every=args.checkpoint_every, seed=args.seed, bf16=args.bf16,

@@ -28,7 +28,8 @@ PRESETS = {
         "engine": ["--limit", "4000", "--n-retrieval", "3", "--n-perturb", "4", "--workers", "2",
                    "--assessment-style", "slots"],
         # One 60-minute stage-1 run in float32: bf16 autocast pays only on CPUs with native bf16 (AVX512-BF16 or
-        # AMX); on an AVX2-only CPU one step took over a minute instead of 3.5 s (16 x 768 tokens).
+        # AMX); on an AVX2-only CPU one step took over a minute instead of 3.5 s (16 x 768 tokens;
+        # benchmarks/sft_step_dtype.py).
         "stage1": ["--preset", "tiny", "--steps", "5200", "--batch-size", "16", "--lr", "1e-3", "--warmup", "100",
                    "--task-weights", "tm2t_assessment_analysis=8",
                    "--max-minutes", "60", "--max-length", "768", "--threads", "2"],

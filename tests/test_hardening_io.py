@@ -39,9 +39,9 @@ def _refused(capsys, argv, *names, match=None) -> str:
     return lines[0]
 
 
-def _no_outputs(tmp_path: Path, keep: set[str]) -> None:
-    left = {p.name for p in tmp_path.iterdir()} - keep
-    assert not left, f"left behind: {sorted(left)}"
+def _left_behind(tmp_path: Path, keep: set[str]) -> set[str]:
+    """Names in tmp_path other than `keep`: what a refused command wrote."""
+    return {p.name for p in tmp_path.iterdir()} - keep
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -74,7 +74,7 @@ def test_render_of_1e30_coordinates_is_refused_quickly(tmp_path, capsys, joints_
     started = time.perf_counter()
     _refused(capsys, ["render", src, out], src, match="implausible scale")
     assert time.perf_counter() - started < 10
-    _no_outputs(tmp_path, {"huge.npy"})
+    assert not _left_behind(tmp_path, {"huge.npy"})
 
 
 @pytest.mark.parametrize("command, suffix", [("render", ".gif"), ("export", ".bvh"), ("convert", ".npy")])
@@ -84,7 +84,7 @@ def test_millimetres_are_refused_by_render_export_convert(tmp_path, capsys, join
     argv = [command, src, tmp_path / f"out{suffix}"] + (["--to", "features"] if command == "convert" else [])
     line = _refused(capsys, argv, src, match=r"joints look like millimetres \(body height ~1\d{3}\); expected metres")
     assert "mm.npy" in line
-    _no_outputs(tmp_path, {"mm.npy"})
+    assert not _left_behind(tmp_path, {"mm.npy"})
 
 
 def test_motion_spanning_kilometres_is_refused(tmp_path, capsys, joints_m):
@@ -93,7 +93,7 @@ def test_motion_spanning_kilometres_is_refused(tmp_path, capsys, joints_m):
     src = tmp_path / "far.npy"
     np.save(src, far)
     _refused(capsys, ["export", src, tmp_path / "far.bvh"], src, match="spans")
-    _no_outputs(tmp_path, {"far.npy"})
+    assert not _left_behind(tmp_path, {"far.npy"})
 
 
 def test_scale_check_accepts_real_motion(joints_m):
@@ -132,7 +132,7 @@ def test_convert_all_zero_joints_is_refused(tmp_path, capsys):
     src = tmp_path / "zero.npy"
     np.save(src, np.zeros((10, 22, 3), np.float32))
     _refused(capsys, ["convert", src, tmp_path / "f.npy", "--to", "features"], src, match="degenerate")
-    _no_outputs(tmp_path, {"zero.npy"})
+    assert not _left_behind(tmp_path, {"zero.npy"})
 
 
 def test_convert_zero_length_bone_is_refused(tmp_path, capsys, joints_m):
@@ -141,14 +141,14 @@ def test_convert_zero_length_bone_is_refused(tmp_path, capsys, joints_m):
     src = tmp_path / "bone.npy"
     np.save(src, bad)
     _refused(capsys, ["convert", src, tmp_path / "f.npy", "--to", "features"], src, match="zero length")
-    _no_outputs(tmp_path, {"bone.npy"})
+    assert not _left_behind(tmp_path, {"bone.npy"})
 
 
 def test_convert_float64_1e300_is_refused_before_the_float32_cast(tmp_path, capsys, joints_m):
     src = tmp_path / "f64.npy"
     np.save(src, joints_m.astype(np.float64) * 1e300)
     _refused(capsys, ["convert", src, tmp_path / "f.npy", "--to", "features"], src, match="float32 range")
-    _no_outputs(tmp_path, {"f64.npy"})
+    assert not _left_behind(tmp_path, {"f64.npy"})
 
 
 def test_convert_huge_features_never_writes_nan(tmp_path, capsys):
@@ -156,7 +156,7 @@ def test_convert_huge_features_never_writes_nan(tmp_path, capsys):
     src = tmp_path / "feats.npy"
     np.save(src, feats)
     _refused(capsys, ["convert", src, tmp_path / "j.npy", "--to", "joints"], src)
-    _no_outputs(tmp_path, {"feats.npy"})
+    assert not _left_behind(tmp_path, {"feats.npy"})
 
 
 def test_convert_still_works_and_output_is_finite(tmp_path, capsys, clip):
@@ -209,7 +209,7 @@ def test_output_under_a_file_is_refused(tmp_path, capsys, clip, command):
     (tmp_path / "afile").write_text("x")
     argv, _ = _command(command, clip, tmp_path / "afile" / "sub" / "out")
     _refused(capsys, argv, tmp_path / "afile", match="is a file, not a directory")
-    _no_outputs(tmp_path, {"clip.npy", "afile"})
+    assert not _left_behind(tmp_path, {"clip.npy", "afile"})
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -335,7 +335,7 @@ def test_program_nested_too_deeply_is_refused(tmp_path, capsys, nested):
     prog = tmp_path / "deep.json"
     prog.write_text(nested)
     _refused(capsys, ["data", "program", prog, tmp_path / "m.npy"], prog, match="nested too deeply")
-    _no_outputs(tmp_path, {"deep.json"})
+    assert not _left_behind(tmp_path, {"deep.json"})
 
 
 def test_program_error_shows_a_short_value(tmp_path, capsys):
@@ -350,8 +350,9 @@ def test_program_error_shows_a_short_value(tmp_path, capsys):
 def test_directory_as_input_says_so(tmp_path, capsys):
     d = tmp_path / "adir.npy"
     d.mkdir()
-    _refused(capsys, ["convert", d, tmp_path / "o.npy", "--to", "features"], d, match="is a directory")
-    _refused(capsys, ["data", "program", d, tmp_path / "o.npy"], d, match="is a directory")
+    for argv in (["convert", d, tmp_path / "o.npy", "--to", "features"], ["data", "program", d, tmp_path / "o.npy"]):
+        assert "not found" not in _refused(capsys, argv, d, match="is a directory")
+    assert not _left_behind(tmp_path, {"adir.npy"})
 
 
 def test_random_bytes_are_not_a_valid_npy(tmp_path, capsys):
@@ -372,16 +373,17 @@ def test_complex_arrays_are_refused(tmp_path, capsys, joints_m):
     src = tmp_path / "c.npy"
     np.save(src, joints_m.astype(np.complex64))
     _refused(capsys, ["convert", src, tmp_path / "o.npy", "--to", "features"], src, match="complex")
-    _no_outputs(tmp_path, {"c.npy"})
+    assert not _left_behind(tmp_path, {"c.npy"})
 
 
 def test_tokenize_errors_name_the_file(tmp_path, capsys):
     short = tmp_path / "short.npy"
     np.save(short, np.zeros((2, 263), np.float32))  # fewer frames than one token covers
-    _refused(capsys, ["tokenize", short, "--vq", VQ], short, match="frame")
+    assert _refused(capsys, ["tokenize", short, "--vq", VQ], short, match="frame").startswith(f"error: {short}")
     d = tmp_path / "dir.npy"
     d.mkdir()
-    _refused(capsys, ["tokenize", d, "--vq", tmp_path / "no_vq"], d, match="is a directory")
+    # the input is named (and checked) before the missing tokenizer
+    assert "no_vq" not in _refused(capsys, ["tokenize", d, "--vq", tmp_path / "no_vq"], d, match="is a directory")
 
 
 def test_example_program_renders(tmp_path, capsys):

@@ -39,8 +39,6 @@ def train_vq_main(args) -> int:
         elif ckpt.is_file():
             raise UsageError(f"{ckpt}: a training run is already there; pass --resume to continue it or choose "
                              "another --out")
-        elif Path(args.out).exists() and any(Path(args.out).iterdir()):
-            raise UsageError(f"{args.out}: already exists and is not empty; choose another --out")
         else:
             check_output_dir(args.out, "--out directory")
     except (DatasetError, OutputPathError, FileNotFoundError, ValueError) as exc:

@@ -116,9 +116,10 @@ def _train(args) -> int:
     args.lr = 1e-3 if args.lr is None else args.lr
     engine = Path(args.engine)
     from .sft import latest_checkpoint
-    if args.resume and latest_checkpoint(args.out) is None:
+    found = latest_checkpoint(args.out)
+    if args.resume and found is None:
         raise TrainUsageError(f"{Path(args.out) / 'checkpoint'}: no checkpoint to resume from")
-    if not args.resume and latest_checkpoint(args.out) is not None:
+    if not args.resume and found is not None:
         raise TrainUsageError(f"{Path(args.out) / 'checkpoint'}: a training run is already there; pass --resume to "
                               "continue it or choose another --out")
     if not 0 <= args.stage1_fraction < 1 or (args.stage1_fraction and args.stage != 2):

@@ -27,6 +27,7 @@ from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import RULE_STYLES, SELECTIONS, VERDICTS, Reasoner, choose_round
 from ..cliargs import nonnegative_int, positive_int, seed
+from .freeform import freeform_markdown, run_freeform
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))
@@ -49,6 +50,8 @@ class BenchConfig:
     bundle_rows: bool = True  # the stage-2 rows of the bundle's own LLM (and the robustness and random rows)
     verdicts: tuple = ("model", "rule")  # stage-2 rows under each verdict (reason.pipeline.VERDICTS)
     compositional: int = 0  # clips of the compositional split (unseen chains of 2-4 actions); 0 skips it
+    freeform: int = 0  # free-form prompts judged by the kinematic checker (bench.freeform); 0 skips them
+    standard: bool = True  # the standard test split (off: only the compositional and free-form sections)
 
 
 def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
@@ -189,16 +192,23 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
 def run_bench(cfg: BenchConfig, log=print) -> dict:
     from ..reason.bundle import load_bundle
     bundle = load_bundle(cfg.bundle)
-    split, ids, captions = _split_goals(cfg, None, cfg.limit)
     report = {"data": cfg.data, "bundle": cfg.bundle, "repeats": cfg.repeats,
-              "assessment_style": bundle.assessment_style,
-              **_run_split(cfg, bundle, split, ids, captions, robustness=True, log=log)}
+              "assessment_style": bundle.assessment_style}
+    if cfg.standard:
+        split, ids, captions = _split_goals(cfg, None, cfg.limit)
+        report["standard"] = _run_split(cfg, bundle, split, ids, captions, robustness=True, log=log)
     if cfg.compositional:
         keep = set(compositional_ids(cfg.data))  # checked non-empty by bench_main before any work
         split, ids, captions = _split_goals(cfg, keep, cfg.compositional)
         log(f"compositional split: {len(ids)} of {len(keep)} test clips chaining 2-4 actions in an unseen order")
         report["compositional"] = {"available": len(keep),
                                    **_run_split(cfg, bundle, split, ids, captions, robustness=False, log=log)}
+    if cfg.freeform:
+        opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=True)
+        stage1 = MotionLLM.from_pretrained(cfg.stage1) if cfg.stage1 else None
+        verdicts = [v for v in cfg.verdicts if v == "model" or bundle.assessment_style in RULE_STYLES]
+        report["freeform"] = {v: run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
+                                              cfg.freeform, log) for k, v in enumerate(verdicts)}
     return report
 
 
@@ -236,15 +246,18 @@ def _split_markdown(part: dict, title: str) -> list[str]:
 
 
 def results_markdown(report: dict, command: str) -> str:
-    lines = ["# Benchmark results", "",
-             f"Produced by `{command}` on {report['clips']} test clips of `{report['data']}`, "
-             f"{report['repeats']} repeats, mean ± 95% CI (1.96·sd/√n).", ""]
-    lines += _split_markdown(report, "Standard test split")
+    lines = ["# Benchmark results", "", f"Produced by `{command}` on `{report['data']}`; R-precision and the other "
+             f"evaluator metrics: {report['repeats']} repeats, mean ± 95% CI (1.96·sd/√n).", ""]
+    if "standard" in report:
+        lines += [f"Standard test split: {report['standard']['clips']} test clips.", ""]
+        lines += _split_markdown(report["standard"], "Standard test split")
     if "compositional" in report:
         comp = report["compositional"]
         lines += [f"Compositional split: {comp['clips']} of the {comp['available']} test clips that chain 2-4 actions "
                   "in an order no training program has.", ""]
         lines += _split_markdown(comp, "Compositional split")
+    for part in report.get("freeform", {}).values():
+        lines += freeform_markdown(part)
     return "\n".join(lines) + "\n"
 
 
@@ -276,6 +289,9 @@ def bench_main(args) -> int:
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.no_standard and not (args.compositional or args.freeform):
+        print("error: --no-standard needs --compositional N or --freeform N (nothing else to score)", file=sys.stderr)
+        return 2
     if args.compositional:
         try:
             available = len(compositional_ids(args.data))
@@ -296,7 +312,8 @@ def bench_main(args) -> int:
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
-                      verdicts=tuple(args.verdict or ("model", "rule")), compositional=args.compositional)
+                      verdicts=tuple(args.verdict or ("model", "rule")), compositional=args.compositional,
+                      freeform=args.freeform, standard=not args.no_standard)
     try:
         report = run_bench(cfg)
     except BundleError as exc:  # a part that passed the checks above and still does not load
@@ -325,5 +342,9 @@ def add_parsers(sub) -> None:
                    help="stage-2 rows under this verdict (repeat for several; default: model and rule)")
     p.add_argument("--compositional", type=nonnegative_int, default=0,
                    help="also score this many clips of the compositional split (unseen chains of 2-4 actions)")
+    p.add_argument("--freeform", type=nonnegative_int, default=0,
+                   help="also run this many of the held-out free-form prompts, judged by the kinematic checker")
+    p.add_argument("--no-standard", action="store_true",
+                   help="skip the standard test split (score only --compositional and --freeform)")
     p.add_argument("--out", default="docs/results", help="writes OUT.md and OUT.json")
     p.set_defaults(func=bench_main)

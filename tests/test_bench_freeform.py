@@ -1,0 +1,61 @@
+"""The free-form prompt section of `irgmotion bench` (irgmotion/bench/freeform.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from irgmotion.bench.freeform import freeform_markdown, load_prompts, motion_passes, run_freeform
+from irgmotion.cli import main
+from irgmotion.data.synth import render_program
+from irgmotion.motion.features import joints_to_features
+
+BUNDLE = Path(__file__).resolve().parents[1] / "irgmotion" / "assets" / "bundle"
+
+
+class _FeatureReasoner:
+    """Stands in for a Reasoner whose decoder returns the features of a rendered program for token id k."""
+
+    def __init__(self, motions):
+        self.motions = motions
+
+    def decode(self, ids):
+        return None if not ids else self.motions[ids[0]]
+
+
+def test_a_motion_passes_its_prompt_through_features_and_fails_another():
+    prompts = load_prompts()
+    a = next(p for p in prompts if p["text"] == "stroll ahead for four paces")
+    b = next(p for p in prompts if len(p["program"]["actions"]) == 1 and p["program"]["actions"][0]["name"] == "jump")
+    feats = [joints_to_features(render_program(p["program"], seed=2)).astype(np.float32) for p in (a, b)]
+    fake = _FeatureReasoner(feats)
+    assert motion_passes(fake, [0], a) and motion_passes(fake, [1], b)
+    assert not motion_passes(fake, [1], a) and not motion_passes(fake, [0], b)
+    assert not motion_passes(fake, [], a) and not motion_passes(fake, None, a)
+
+
+def test_run_freeform_on_the_embedded_bundle():
+    from irgmotion.reason.bundle import load_bundle
+    from irgmotion.reason.decoding import DecodeOptions
+    bundle = load_bundle(BUNDLE)
+    report = run_freeform(bundle, DecodeOptions(max_new_tokens=700, batch_size=3), 2, "rule", limit=3, log=lambda m: None)
+    assert report["prompts"] == 3
+    rows = report["rows"]
+    assert set(rows) == {"Stage-2 first motion", "Stage-2 final motion (rule verdict)",
+                         "Stage-2 best assessed motion (rule verdict)",
+                         "Stage-2 best-earliest assessed motion (rule verdict)"}
+    for row in rows.values():
+        assert row["n"] == 3 and row["passed"] == round(row["pass_rate"] * 3)
+        assert row["by_style"]["single action"]["n"] == 3
+    assert 1 <= report["mean_generations"] <= 2
+    md = "\n".join(freeform_markdown(report))
+    assert "| Stage-2 first motion |" in md and "(3 held-out prompts)" in md
+
+
+def test_no_standard_needs_another_section(tmp_path, capsys):
+    code = main(["bench", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--evaluator", str(tmp_path),
+                 "--no-standard", "--out", str(tmp_path / "r")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--no-standard" in err[0]
+    assert not list(tmp_path.iterdir())

@@ -18,6 +18,8 @@ from .fileio import write_text
 PRESETS = {
     # 2 CPU cores, about two hours of compute. The embedded bundle was built with these settings except the
     # engine and stage 1, which then used aligned assessments (3,000 goals; assessment task 6x; docs/bundle_card.md).
+    # This preset, run from nothing, keeps single-step abilities but generates worse motions than the embedded
+    # bundle (docs/pipeline_tiny/README.md): its stage 1 gets fewer text-to-motion steps in its 60 minutes.
     "tiny": {
         "synth": ["--n", "8000", "--seed", "0", "--workers", "2"],
         "vq": ["--preset", "tiny", "--steps", "6000", "--lr", "6e-4", "--val-every", "500", "--threads", "2",

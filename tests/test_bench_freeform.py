@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from irgmotion.bench.freeform import freeform_markdown, load_prompts, motion_passes, run_freeform
+from irgmotion.bench.freeform import (canonical_captions, freeform_markdown, load_prompts, motion_passes, run_freeform,
+                                      tokenizer_ceiling)
 from irgmotion.cli import main
 from irgmotion.data.synth import render_program
 from irgmotion.motion.features import joints_to_features
@@ -38,7 +39,8 @@ def test_run_freeform_on_the_embedded_bundle():
     from irgmotion.reason.bundle import load_bundle
     from irgmotion.reason.decoding import DecodeOptions
     bundle = load_bundle(BUNDLE)
-    report = run_freeform(bundle, DecodeOptions(max_new_tokens=700, batch_size=3), 2, "rule", limit=3, log=lambda m: None)
+    report = run_freeform(bundle, DecodeOptions(max_new_tokens=700, batch_size=3), 2, "rule", limit=3, log=lambda m: None,
+                          references=False)
     assert report["prompts"] == 3
     rows = report["rows"]
     assert set(rows) == {"Stage-2 first motion", "Stage-2 final motion (rule verdict)",
@@ -50,6 +52,17 @@ def test_run_freeform_on_the_embedded_bundle():
     assert 1 <= report["mean_generations"] <= 2
     md = "\n".join(freeform_markdown(report))
     assert "| Stage-2 first motion |" in md and "(3 held-out prompts)" in md
+
+
+def test_reference_rows_canonical_captions_and_the_tokenizer_ceiling():
+    from irgmotion.reason.bundle import load_bundle
+    from irgmotion.reason.pipeline import Reasoner
+    items = [p for p in load_prompts() if len(p["program"]["actions"]) == 1][:4]
+    captions = canonical_captions(items)
+    assert len(captions) == 4 and all(c and c != p["text"] for c, p in zip(captions, items))
+    bundle = load_bundle(BUNDLE)
+    ceiling = tokenizer_ceiling(Reasoner(bundle.llm, bundle.vq), items)
+    assert len(ceiling) == 4 and sum(ceiling) >= 3  # the corpus's own rendering survives the tokenizer
 
 
 def test_no_standard_needs_another_section(tmp_path, capsys):

@@ -4,7 +4,10 @@
 words, extra words, casual phrasing), each with the program it asks for and the slots it leaves open. A motion
 passes when `kinematic.check_motion` finds the program's actions, in order, in its joint positions: no model
 and no learned evaluator is involved in the verdict. Rows: stage-1 direct generation (with a stage-1 model),
-and the stage-2 trace's first, last and best-assessed motion.
+and the stage-2 trace's first, last and best-assessed motion. Two reference rows separate the causes of a
+failure: the program rendered by the corpus generator and passed through the motion tokenizer (the ceiling the
+tokenizer and the checker allow), and the same model given a canonical corpus-style caption of the same program
+(what the wording of the free-form prompt costs).
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion.features import features_to_joints
+from ..data.synth import caption_program, render_program
+from ..motion.features import features_to_joints, joints_to_features
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import Reasoner
 from .kinematic import check_motion
@@ -47,18 +51,45 @@ def _rates(flags: list[bool], items: list[dict]) -> dict:
             "by_style": {k: {"pass_rate": float(np.mean(v)), "n": len(v)} for k, v in sorted(by_style.items())}}
 
 
+def canonical_captions(items: list[dict], seed: int = 0) -> list[str]:
+    """One caption per prompt program, written by the corpus's own caption writer."""
+    rng = np.random.default_rng(seed)
+    return [caption_program(it["program"], rng, n=1)[0][0] for it in items]
+
+
+def tokenizer_ceiling(reasoner: Reasoner, items: list[dict], seed: int = 0) -> list[bool]:
+    """Whether each prompt's program, rendered by the corpus generator and passed through the VQ tokenizer, passes."""
+    out = []
+    for k, it in enumerate(items):
+        feats = joints_to_features(render_program(it["program"], seed=seed + k)).astype(np.float32)
+        out.append(motion_passes(reasoner, reasoner.vq.encode(feats)[0].tolist(), it))
+    return out
+
+
 def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, stage1_llm=None,
-                 limit: int | None = None, log=print) -> dict:
-    """Pass rates of each row on the prompt set, overall and per writing style."""
+                 limit: int | None = None, log=print, references: bool = True) -> dict:
+    """Pass rates of each row on the prompt set, overall and per writing style; `references` adds the
+    tokenizer ceiling and the canonical-caption rows."""
     items = load_prompts(limit=limit)
     texts = [it["text"] for it in items]
     rows: dict[str, list[bool]] = {}
+    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict, select="best")
+    if references:
+        rows["Reference: the program rendered, through the tokenizer"] = tokenizer_ceiling(reasoner, items)
     if stage1_llm is not None:
         s1 = Reasoner(stage1_llm, bundle.vq)
         log(f"free-form prompts: stage-1 direct generation on {len(items)} prompts")
         res = s1.direct(texts, DecodeOptions(max_new_tokens=64, batch_size=opts.batch_size, progress=opts.progress))
         rows["Stage-1 direct"] = [motion_passes(s1, r.final_motion, it) for r, it in zip(res, items)]
-    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict, select="best")
+    if references:
+        log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on canonical captions of the same programs")
+        canon = reasoner.interleaved(canonical_captions(items), opts, max_rounds)
+        rows["Reference: canonical caption, stage-2 first motion"] = [
+            motion_passes(reasoner, r.first_motion, it) for r, it in zip(canon, items)]
+        for r in canon:
+            r.select = "best"
+        rows[f"Reference: canonical caption, stage-2 best assessed motion ({verdict} verdict)"] = [
+            motion_passes(reasoner, r.answer_motion, it) for r, it in zip(canon, items)]
     log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on {len(items)} prompts")
     res = reasoner.interleaved(texts, opts, max_rounds)
     rows["Stage-2 first motion"] = [motion_passes(reasoner, r.first_motion, it) for r, it in zip(res, items)]

@@ -208,7 +208,7 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
         stage1 = MotionLLM.from_pretrained(cfg.stage1) if cfg.stage1 else None
         verdicts = [v for v in cfg.verdicts if v == "model" or bundle.assessment_style in RULE_STYLES]
         report["freeform"] = {v: run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
-                                              cfg.freeform, log) for k, v in enumerate(verdicts)}
+                                              cfg.freeform, log, references=k == 0) for k, v in enumerate(verdicts)}
     return report
 
 

@@ -6,9 +6,10 @@
     m = ev.embed_motions([features])                      # raw (T, 263) features -> (1, E)
     ev.distance(torch.from_numpy(t), torch.from_numpy(m))  # Euclidean distance matrix
 """
-from .base import EvaluatorError, MatchingModel, load_evaluator
+from .base import EvaluatorError, MatchingModel
 from .guo import GuoConfig, GuoEvaluator, load_official_guo
+from .registry import EVALUATOR_KINDS, load_evaluator
 from .tmr import TMRConfig, TMREvaluator
 
-__all__ = ["EvaluatorError", "MatchingModel", "load_evaluator", "GuoConfig", "GuoEvaluator", "load_official_guo",
+__all__ = ["EvaluatorError", "MatchingModel", "EVALUATOR_KINDS", "load_evaluator", "GuoConfig", "GuoEvaluator", "load_official_guo",
            "TMRConfig", "TMREvaluator"]

@@ -184,36 +184,3 @@ def read_config(directory: str | Path) -> dict:
     if not isinstance(doc, dict) or "kind" not in doc or "model" not in doc:
         raise EvaluatorError(f"{path}: expected an object with 'kind' and 'model'")
     return doc
-
-
-def load_evaluator(path: str | Path, **kwargs) -> MatchingModel:
-    """Open a saved evaluator directory offline (in evaluation mode, on the CPU)."""
-    from safetensors.torch import load_file
-
-    from .guo import GuoEvaluator
-    from .tmr import TMREvaluator
-    directory = Path(path)
-    doc = read_config(directory)
-    classes = {"guo": GuoEvaluator, "tmr": TMREvaluator}
-    cls = classes.get(doc["kind"])
-    if cls is None:
-        raise EvaluatorError(f"{directory}/config.json: unknown kind {doc['kind']!r}; expected one of {', '.join(classes)}")
-    config = config_from_dict(cls.config_class, doc["model"], f"{directory}/config.json")
-    try:
-        normalizer = Normalizer.from_dir(directory)
-    except (FileNotFoundError, ValueError) as exc:
-        raise EvaluatorError(str(exc)) from None
-    model = cls._load(directory, config, normalizer, **kwargs)
-    weights = directory / "model.safetensors"
-    if not weights.is_file():
-        raise EvaluatorError(f"{weights}: missing weights file")
-    try:
-        state = load_file(str(weights))
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except Exception as exc:  # unreadable file or tensors of the wrong shape
-        raise EvaluatorError(f"{weights}: cannot load ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
-    if missing or unexpected:
-        raise EvaluatorError(f"{weights}: weights do not match the config "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    model.info = doc
-    return model.eval()

@@ -121,7 +121,7 @@ def eval_main(args) -> int:
     try:
         import torch
 
-        from .base import load_evaluator
+        from .registry import load_evaluator
         from .protocol import evaluate, format_table, load_generated, load_split, write_report
         if not args.evaluator:
             raise ValueError("no evaluator given: pass --evaluator DIR (train one with `irgmotion train-evaluator`)")

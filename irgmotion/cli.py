@@ -365,12 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_tokenizer_parsers(sub)
     add_engine_parsers(sub)
     add_train_parsers(sub)
-    from .bench.runner import add_parsers as add_bench_parsers
+    from .bench.commands import add_parsers as add_bench_parsers
     add_bench_parsers(sub)
-    from .bench.stage1 import add_parsers as add_stage1_bench_parsers
-    add_stage1_bench_parsers(sub)
-    from .bench.diagnosis import add_parsers as add_diagnosis_parsers
-    add_diagnosis_parsers(sub)
     from .pipeline import add_parsers as add_pipeline_parsers
     add_pipeline_parsers(sub)
 

@@ -29,7 +29,6 @@ from ..llm.trace import is_no_refinement
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import RULE_STYLES, VERDICTS, Reasoner
 from .stage1 import check_engine_build, held_out_pairs, wilson_interval
-from ..cliargs import positive_int, seed
 
 _PREFIX = re.compile(r"^(please |to fix it, )", re.IGNORECASE)
 
@@ -158,15 +157,3 @@ def diagnose_main(args) -> int:
     write_text(Path(args.out + ".md"), text)
     print(text)
     return 0
-
-
-def add_parsers(sub) -> None:
-    p = sub.add_parser("diagnose", help="score each step of the interleaved trace on held-out pairs with known truth")
-    p.add_argument("--bundle", required=True)
-    p.add_argument("--engine-test", required=True, help="engine output built on a held-out split")
-    p.add_argument("--evaluator", required=True, help="evaluator for the refinement step (a proxy)")
-    p.add_argument("--pairs", type=positive_int, default=300)
-    p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--out", default="docs/diagnosis", help="writes OUT.md and OUT.json")
-    p.set_defaults(func=diagnose_main)

@@ -25,8 +25,7 @@ from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import RULE_STYLES, SELECTIONS, VERDICTS, Reasoner, choose_round
-from ..cliargs import nonnegative_int, positive_int, seed
+from ..reason.pipeline import RULE_STYLES, SELECTIONS, Reasoner, choose_round
 from .freeform import freeform_markdown, run_freeform
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
@@ -324,27 +323,3 @@ def bench_main(args) -> int:
     write_text(Path(args.out + ".md"), results_markdown(report, command))
     print(results_markdown(report, command))
     return 0
-
-
-def add_parsers(sub) -> None:
-    p = sub.add_parser("bench", help="benchmark the bundle (and stage-1 / other models) on the test split")
-    p.add_argument("--bundle", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--evaluator", action="append", help="evaluator directory (repeat for several)")
-    p.add_argument("--stage1", default=None, help="stage-1 MotionLLM directory for the stage-1 rows")
-    p.add_argument("--llm", action="append", help="NAME=DIR: another MotionLLM to add rows for (e.g. Stage-3)")
-    p.add_argument("--limit", type=nonnegative_int, default=320, help="test clips used (multiples of 32)")
-    p.add_argument("--repeats", type=positive_int, default=20)
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--only-llm", action="store_true", help="score only the --llm (and --stage1) rows")
-    p.add_argument("--verdict", action="append", choices=VERDICTS,
-                   help="stage-2 rows under this verdict (repeat for several; default: model and rule)")
-    p.add_argument("--compositional", type=nonnegative_int, default=0,
-                   help="also score this many clips of the compositional split (unseen chains of 2-4 actions)")
-    p.add_argument("--freeform", type=nonnegative_int, default=0,
-                   help="also run this many of the held-out free-form prompts, judged by the kinematic checker")
-    p.add_argument("--no-standard", action="store_true",
-                   help="skip the standard test split (score only --compositional and --freeform)")
-    p.add_argument("--out", default="docs/results", help="writes OUT.md and OUT.json")
-    p.set_defaults(func=bench_main)

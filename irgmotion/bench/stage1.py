@@ -29,7 +29,6 @@ from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import ASSESSMENT_MAX_TOKENS, Reasoner
 from ..tokenizer.catalog import MotionCatalog
 from ..tokenizer.pretrained import MotionTokenizer
-from ..cliargs import nonnegative_int, positive_int, seed
 
 
 
@@ -196,19 +195,3 @@ def bench_stage1_main(args) -> int:
         print("captioning: " + ", ".join(f"{k} {v:.3f}" for k, v in report["captioning"].items()))
     print(f"wrote {args.out}")
     return 0
-
-
-def add_parsers(sub) -> None:
-    p = sub.add_parser("bench-stage1", help="stage-1 abilities: direct T2M, assessment, instruction, captioning")
-    p.add_argument("--llm", required=True)
-    p.add_argument("--vq", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--engine-test", required=True, help="engine output built on a held-out split (test; val to choose settings)")
-    p.add_argument("--evaluator", required=True)
-    p.add_argument("--limit", type=nonnegative_int, default=320)
-    p.add_argument("--pairs", type=positive_int, default=400)
-    p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--beams", type=positive_int, default=1, help="beam search for the assessment and instruction (1: greedy)")
-    p.add_argument("--assessment-only", action="store_true", help="skip text-to-motion and captioning")
-    p.add_argument("--out", default="docs/stage1_results.json")
-    p.set_defaults(func=bench_stage1_main)

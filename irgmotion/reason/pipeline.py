@@ -17,20 +17,9 @@ from ..llm.trace import (PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round
 from ..llm.vocab import MOTION_END, MOTION_START, motion_to_string, string_to_motion
 from ..tokenizer.pretrained import MotionTokenizer
 from .decoding import DecodeOptions, generate_texts
+from .options import RULE_STYLES, SELECTIONS, VERDICTS  # noqa: F401 (part of this module's API)
 
 MAX_PROMPT_CHARS = 2000
-# "model": the model writes its whole assessment. "rule": the model restates the goal and describes the motion,
-# then the engine's rule writes the check list, the level and the refinement from those two descriptions, so
-# the verdict always follows the model's own perception (a description the rule cannot read keeps the model's).
-VERDICTS = ("model", "rule")
-# Styles whose assessments write everything the rule judges before the verdict: "aligned" marks too-small actions
-# "(small)" in the motion's description, "slots" writes each size in its check list; "checklist" writes sizes only
-# inside its verdicts, and "compare" has no check list.
-RULE_STYLES = ("aligned", "slots")
-# "last": the answer is the last motion (the paper). "best": the motion of the best self-assessed round, ties
-# going to the latest. "best-earliest": the same, ties going to the earliest (a refinement must be judged
-# strictly better to replace a motion).
-SELECTIONS = ("last", "best", "best-earliest")
 _CHECK = "Check:"
 _LEVEL = "Alignment is"
 ROUND_MAX_TOKENS = 480

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from irgmotion.bench.freeform import (canonical_captions, freeform_markdown, load_prompts, motion_passes, run_freeform,
                                       tokenizer_ceiling)
@@ -48,10 +49,21 @@ def test_run_freeform_on_the_embedded_bundle():
                          "Stage-2 best-earliest assessed motion (rule verdict)"}
     for row in rows.values():
         assert row["n"] == 3 and row["passed"] == round(row["pass_rate"] * 3)
-        assert row["by_style"]["single action"]["n"] == 3
+        by = row["by_style"]
+        assert by.get("single action", {"n": 0})["n"] + by.get("chains (2+ actions)", {"n": 0})["n"] == 3
     assert 1 <= report["mean_generations"] <= 2
     md = "\n".join(freeform_markdown(report))
-    assert "| Stage-2 first motion |" in md and "(3 held-out prompts)" in md
+    assert "| Stage-2 first motion |" in md and "rule verdict" in md and "(3 held-out prompts)" in md
+
+
+def test_a_limited_prompt_set_is_a_seeded_sample_across_the_file():
+    everything = load_prompts()
+    sample = load_prompts(limit=60, seed=0)
+    assert len(sample) == 60 and sample == load_prompts(limit=60, seed=0)
+    assert sample != load_prompts(limit=60, seed=1)
+    assert [p for p in everything if p in sample] == sample  # file order kept
+    assert any(len(p["program"]["actions"]) > 1 for p in sample)  # the file's first 137 lines are single actions
+    assert load_prompts(limit=len(everything) + 5) == everything
 
 
 def test_reference_rows_canonical_captions_and_the_tokenizer_ceiling():
@@ -65,10 +77,20 @@ def test_reference_rows_canonical_captions_and_the_tokenizer_ceiling():
     assert len(ceiling) == 4 and sum(ceiling) >= 3  # the corpus's own rendering survives the tokenizer
 
 
-def test_no_standard_needs_another_section(tmp_path, capsys):
+@pytest.mark.parametrize("flags, needle", [
+    (["--no-standard"], "--no-standard"),
+    (["--freeform", "999"], "--freeform 999"),
+    (["--freeform", "4", "--only-llm"], "--only-llm"),
+])
+def test_bench_refuses_inconsistent_section_flags(tmp_path, capsys, flags, needle):
     code = main(["bench", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--evaluator", str(tmp_path),
-                 "--no-standard", "--out", str(tmp_path / "r")])
+                 *flags, "--out", str(tmp_path / "r")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--no-standard" in err[0]
+    assert len(err) == 1 and needle in err[0]
     assert not list(tmp_path.iterdir())
+
+
+def test_standard_split_needs_an_evaluator(tmp_path, capsys):
+    code = main(["bench", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert code == 2 and "--evaluator" in capsys.readouterr().err

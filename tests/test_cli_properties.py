@@ -190,7 +190,7 @@ def _case(draw, w) -> list[str]:
                    "--max-minutes": BAD_POSITIVE_REAL}),
         "bench": (["bench", "--bundle", str(BUNDLE), "--data", data, "--out", new],
                   {"--limit": BAD_NONNEGATIVE, "--repeats": BAD_COUNT, "--batch-size": BAD_COUNT, "--seed": BAD_SEED,
-                   "--compositional": BAD_NONNEGATIVE, "--verdict": ["judge"]}),
+                   "--compositional": BAD_NONNEGATIVE, "--freeform": BAD_NONNEGATIVE, "--verdict": ["judge"]}),
         "bench-stage1": (["bench-stage1", "--llm", str(BUNDLE / "llm"), "--vq", vq, "--data", data, "--engine-test",
                           data, "--evaluator", str(BUNDLE / "evaluator" / "guo"), "--out", new],
                          {"--limit": BAD_NONNEGATIVE, "--pairs": BAD_COUNT, "--beams": BAD_COUNT, "--seed": BAD_SEED}),

@@ -12,6 +12,7 @@ tokenizer and the checker allow), and the same model given a canonical corpus-st
 from __future__ import annotations
 
 import json
+import random
 from collections import defaultdict
 from pathlib import Path
 
@@ -26,10 +27,14 @@ from .kinematic import check_motion
 PROMPTS = Path(__file__).with_name("freeform_prompts.jsonl")
 
 
-def load_prompts(path: Path = PROMPTS, limit: int | None = None) -> list[dict]:
-    """The prompt set: [{"text", "program", "styles", "unspecified"?}], in file order (the first `limit`)."""
+def load_prompts(path: Path = PROMPTS, limit: int | None = None, seed: int = 0) -> list[dict]:
+    """The prompt set: [{"text", "program", "styles", "unspecified"?}]. With `limit`, a seeded random sample of
+    that many, in file order (the file is sorted by action, so its first lines are all single walks)."""
     items = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return items[:limit] if limit else items
+    if limit and limit < len(items):
+        keep = set(random.Random(seed).sample(range(len(items)), limit))
+        items = [it for k, it in enumerate(items) if k in keep]
+    return items
 
 
 def motion_passes(reasoner: Reasoner, ids: list[int] | None, item: dict) -> bool:
@@ -67,10 +72,10 @@ def tokenizer_ceiling(reasoner: Reasoner, items: list[dict], seed: int = 0) -> l
 
 
 def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, stage1_llm=None,
-                 limit: int | None = None, log=print, references: bool = True) -> dict:
+                 limit: int | None = None, log=print, references: bool = True, seed: int = 0) -> dict:
     """Pass rates of each row on the prompt set, overall and per writing style; `references` adds the
     tokenizer ceiling and the canonical-caption rows."""
-    items = load_prompts(limit=limit)
+    items = load_prompts(limit=limit, seed=seed)
     texts = [it["text"] for it in items]
     rows: dict[str, list[bool]] = {}
     reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict, select="best")
@@ -110,13 +115,14 @@ def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, sta
 
 def freeform_markdown(part: dict) -> list[str]:
     styles = sorted({s for row in part["rows"].values() for s in row["by_style"]})
-    lines = [f"## Free-form prompts: kinematic checker pass rate ({part['prompts']} held-out prompts)", "",
+    lines = [f"## Free-form prompts, {part['verdict']} verdict: kinematic checker pass rate "
+             f"({part['prompts']} held-out prompts)", "",
              "| row | pass rate | " + " | ".join(styles) + " |", "|---|---|" + "---|" * len(styles)]
     for name, row in part["rows"].items():
         cells = [f"{row['by_style'][s]['pass_rate']:.3f}" if s in row["by_style"] else "–" for s in styles]
         lines.append(f"| {name} | {row['pass_rate']:.3f} ({row['passed']}/{row['n']}) | " + " | ".join(cells) + " |")
     ff = part["first_vs_final"]
-    lines += ["", f"Prompts per style: " + ", ".join(
+    lines += ["", "Prompts per style: " + ", ".join(
         f"{s} {next(iter(part['rows'].values()))['by_style'][s]['n']}" for s in styles) + ". "
               f"First to final motion: {ff['fixed']} fixed, {ff['broken']} broken; "
               f"{part['mean_generations']:.2f} generations per trace.", ""]

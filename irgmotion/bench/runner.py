@@ -26,7 +26,7 @@ from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import RULE_STYLES, SELECTIONS, Reasoner, choose_round
-from .freeform import freeform_markdown, run_freeform
+from .freeform import freeform_markdown, load_prompts, run_freeform
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))
@@ -207,7 +207,8 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
         stage1 = MotionLLM.from_pretrained(cfg.stage1) if cfg.stage1 else None
         verdicts = [v for v in cfg.verdicts if v == "model" or bundle.assessment_style in RULE_STYLES]
         report["freeform"] = {v: run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
-                                              cfg.freeform, log, references=k == 0) for k, v in enumerate(verdicts)}
+                                              cfg.freeform, log, references=k == 0, seed=cfg.seed)
+                              for k, v in enumerate(verdicts)}
     return report
 
 
@@ -245,8 +246,9 @@ def _split_markdown(part: dict, title: str) -> list[str]:
 
 
 def results_markdown(report: dict, command: str) -> str:
-    lines = ["# Benchmark results", "", f"Produced by `{command}` on `{report['data']}`; R-precision and the other "
-             f"evaluator metrics: {report['repeats']} repeats, mean ± 95% CI (1.96·sd/√n).", ""]
+    lines = ["# Benchmark results", "", f"Produced by `{command}` on `{report['data']}`."
+             + (f" R-precision and the other evaluator metrics: {report['repeats']} repeats, mean ± 95% CI "
+                "(1.96·sd/√n)." if "standard" in report or "compositional" in report else ""), ""]
     if "standard" in report:
         lines += [f"Standard test split: {report['standard']['clips']} test clips.", ""]
         lines += _split_markdown(report["standard"], "Standard test split")
@@ -264,8 +266,19 @@ def bench_main(args) -> int:
     import shlex
     import sys
     evaluators = args.evaluator or []
-    if not evaluators:
-        print("error: give at least one --evaluator DIR", file=sys.stderr)
+    if args.no_standard and not (args.compositional or args.freeform):
+        print("error: --no-standard needs --compositional N or --freeform N (nothing else to score)", file=sys.stderr)
+        return 2
+    if not evaluators and not (args.no_standard and not args.compositional):
+        print("error: give at least one --evaluator DIR (the standard and compositional splits are scored by "
+              "evaluators; only --no-standard --freeform N runs without)", file=sys.stderr)
+        return 2
+    if args.freeform and args.only_llm:
+        print("error: --freeform runs the bundle's own LLM; it cannot be combined with --only-llm", file=sys.stderr)
+        return 2
+    n_prompts = len(load_prompts())
+    if args.freeform > n_prompts:
+        print(f"error: --freeform {args.freeform}: the prompt set holds {n_prompts} prompts", file=sys.stderr)
         return 2
     if args.compositional < 0:
         print(f"error: --compositional must be >= 0 (got {args.compositional})", file=sys.stderr)
@@ -287,9 +300,6 @@ def bench_main(args) -> int:
         _, manifest, _ = check_bundle(args.bundle)
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.no_standard and not (args.compositional or args.freeform):
-        print("error: --no-standard needs --compositional N or --freeform N (nothing else to score)", file=sys.stderr)
         return 2
     if args.compositional:
         try:

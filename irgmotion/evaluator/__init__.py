@@ -6,17 +6,9 @@
     m = ev.embed_motions([features])                      # raw (T, 263) features -> (1, E)
     ev.distance(torch.from_numpy(t), torch.from_numpy(m))  # Euclidean distance matrix
 """
-import importlib
+from ..lazy_exports import lazy_exports
 
 # Loaded on first use (PEP 562): the command-line parser imports evaluator.cli without torch.
-_EXPORTS = {"EvaluatorError": "base", "MatchingModel": "base", "EVALUATOR_KINDS": "registry",
-            "load_evaluator": "registry", "GuoConfig": "guo", "GuoEvaluator": "guo", "load_official_guo": "guo",
-            "TMRConfig": "tmr", "TMREvaluator": "tmr"}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+__getattr__, __all__ = lazy_exports(__name__, {
+    "EvaluatorError": "base", "MatchingModel": "base", "EVALUATOR_KINDS": "registry", "load_evaluator": "registry",
+    "GuoConfig": "guo", "GuoEvaluator": "guo", "load_official_guo": "guo", "TMRConfig": "tmr", "TMREvaluator": "tmr"})

@@ -1,4 +1,5 @@
 import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
@@ -202,3 +203,13 @@ def test_decoding_shows_progress_over_batches_when_asked(llm, capsys):
     shown = generate_texts(llm, prompts, DecodeOptions(max_new_tokens=2, batch_size=1, progress=True))
     assert "decoding 3 prompts" in capsys.readouterr().err
     assert shown == quiet
+
+
+def test_loading_a_motion_llm_prints_no_progress_bar(capfd):
+    from transformers.utils import logging as hf_logging
+    from irgmotion.llm.model import MotionLLM
+    bundle_llm = Path(__file__).resolve().parents[1] / "irgmotion" / "assets" / "bundle" / "llm"
+    MotionLLM.from_pretrained(bundle_llm)
+    out, err = capfd.readouterr()
+    assert "Loading weights" not in out + err
+    assert hf_logging.is_progress_bar_enabled()  # the global setting is restored for everything else

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,19 @@ from .templates import SYSTEM_PROMPT
 from .vocab import MOTION_END, MOTION_START, motion_vocabulary
 
 META_FILE = "motion_vocab.json"
+
+
+@contextmanager
+def _quiet_loading():
+    """No "Loading weights" progress bar: a local, offline load of a small model is not a long job."""
+    from transformers.utils import logging as hf_logging
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 @dataclass
@@ -173,7 +187,8 @@ class MotionLLM:
             raise FileNotFoundError(f"{meta_path}: missing; not a MotionLLM directory")
         meta = json.loads(meta_path.read_text())
         tokenizer = AutoTokenizer.from_pretrained(str(directory))
-        model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype).to(device)
+        with _quiet_loading():
+            model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype).to(device)
         extra = {k: v for k, v in meta.items() if k not in ("format", "codebook_size", "code_offset",
                                                           "motion_start_id", "motion_end_id", "preset",
                                                           "prompt_format")}

@@ -209,7 +209,13 @@ def test_loading_a_motion_llm_prints_no_progress_bar(capfd):
     from transformers.utils import logging as hf_logging
     from irgmotion.llm.model import MotionLLM
     bundle_llm = Path(__file__).resolve().parents[1] / "irgmotion" / "assets" / "bundle" / "llm"
-    MotionLLM.from_pretrained(bundle_llm)
-    out, err = capfd.readouterr()
-    assert "Loading weights" not in out + err
-    assert hf_logging.is_progress_bar_enabled()  # the global setting is restored for everything else
+    before = hf_logging.is_progress_bar_enabled()
+    hf_logging.enable_progress_bar()  # as for a user; other tests or HF_HUB_DISABLE_PROGRESS_BARS may have turned it off
+    try:
+        MotionLLM.from_pretrained(bundle_llm)
+        out, err = capfd.readouterr()
+        assert "Loading weights" not in out + err
+        assert hf_logging.is_progress_bar_enabled()  # the global setting is restored for everything else
+    finally:
+        if not before:
+            hf_logging.disable_progress_bar()

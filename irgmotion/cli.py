@@ -13,6 +13,7 @@ import numpy as np
 
 from .fileio import save_npy
 from .cliargs import OneLineParser, positive_float, positive_int, seed
+from .reason.options import SELECTIONS, VERDICTS
 
 EXIT_BAD_INPUT = 2
 
@@ -345,11 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=positive_float, default=1.0)
     p.add_argument("--max-rounds", type=positive_int, default=6, help="cap on generated motions")
     p.add_argument("--max-new-tokens", type=positive_int, default=1400)
-    p.add_argument("--verdict", choices=("model", "rule"), default=None,
+    p.add_argument("--verdict", choices=VERDICTS, default=None,
                    help="rule (the default where the bundle's assessment style allows it): the model describes the goal "
                         "and the motion, the engine's rule judges those two descriptions, so the verdict follows what "
                         "the model saw; model: the model judges too")
-    p.add_argument("--select", choices=("last", "best", "best-earliest"), default="best",
+    p.add_argument("--select", choices=SELECTIONS, default="best",
                    help="the answer: best (default) = the round with the best assessed level, ties to the latest; "
                         "best-earliest = ties to the earliest; last = the last motion")
     p.add_argument("--format", choices=("gif", "mp4"), default="gif")

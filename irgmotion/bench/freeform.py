@@ -91,8 +91,6 @@ def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, sta
         canon = reasoner.interleaved(canonical_captions(items), opts, max_rounds)
         rows["Reference: canonical caption, stage-2 first motion"] = [
             motion_passes(reasoner, r.first_motion, it) for r, it in zip(canon, items)]
-        for r in canon:
-            r.select = "best"
         rows[f"Reference: canonical caption, stage-2 best assessed motion ({verdict} verdict)"] = [
             motion_passes(reasoner, r.answer_motion, it) for r, it in zip(canon, items)]
     log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on {len(items)} prompts")

@@ -25,7 +25,8 @@ from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import RULE_STYLES, SELECTIONS, Reasoner, choose_round
+from ..reason.options import RULE_STYLES, SELECTIONS, VERDICTS
+from ..reason.pipeline import Reasoner, choose_round
 from .freeform import freeform_markdown, load_prompts, run_freeform
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
@@ -47,7 +48,7 @@ class BenchConfig:
     seed: int = 0
     out: str = "docs/results"
     bundle_rows: bool = True  # the stage-2 rows of the bundle's own LLM (and the robustness and random rows)
-    verdicts: tuple = ("model", "rule")  # stage-2 rows under each verdict (reason.pipeline.VERDICTS)
+    verdicts: tuple = VERDICTS  # stage-2 rows under each verdict
     compositional: int = 0  # clips of the compositional split (unseen chains of 2-4 actions); 0 skips it
     freeform: int = 0  # free-form prompts judged by the kinematic checker (bench.freeform); 0 skips them
     standard: bool = True  # the standard test split (off: only the compositional and free-form sections)
@@ -321,7 +322,7 @@ def bench_main(args) -> int:
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
-                      verdicts=tuple(args.verdict or ("model", "rule")), compositional=args.compositional,
+                      verdicts=tuple(args.verdict or VERDICTS), compositional=args.compositional,
                       freeform=args.freeform, standard=not args.no_standard)
     try:
         report = run_bench(cfg)

@@ -148,9 +148,17 @@ def test_rule_loop_replaces_the_verdict_and_stops_when_perfect(monkeypatch, styl
                      f"{'small' if small else 'full'} ok. Alignment is")
         return text
 
-    script = iter([["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE)
-                    + round_text([1, 2, 3], True)], [round_text([4, 5, 6], False)]])
-    monkeypatch.setattr(pipeline, "generate_texts", lambda *a, **k: next(script))
+    parts = ["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE) + round_text([1, 2, 3], True),
+             round_text([4, 5, 6], False)]
+
+    def scripted(llm, prompts, starts, opts, rules, controller):
+        """The model's parts in turn, as the batched decoder hands them to the rule."""
+        for part in parts:
+            assert controller.limit(0) is not None
+            if controller.after(0, part) is None:
+                return
+        raise AssertionError("the rule did not end the trace after a perfect round")
+    monkeypatch.setattr(pipeline, "decode_segments", scripted)
     reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict="rule", select="best")
     result = reasoner.interleaved(["a person jumps twice"], max_rounds=4)[0]
     first, second = result.trace.rounds

@@ -1,14 +1,28 @@
-"""Batched decoding with the KV cache (transformers `generate`), left padding,
-a token budget and a cap on the number of generated motions."""
+"""Batched decoding: the model's continuations of many prompts at once.
+
+One loop serves single-step tasks (one segment per prompt) and the interleaved trace under the rule verdict (a
+segment per part the model writes, with the rule's words in between). A row's segment ends at EOS, a stop
+string, the n-th occurrence of a token, a motion span past its cap, or its token limit; a controller then says
+what the row's text is now (the rule replaces the model's check list with its verdict and the plan sentence);
+the decoder re-tokenizes that text, drops from the cache what no longer belongs (masked, not recomputed), and
+feeds the new tokens as forced tokens in the same steps the other rows decode. Rows that end leave the batch;
+prompts are batched by length. The key/value cache grows in place (kv_cache.GrowingLayer).
+
+Greedy outputs equal transformers' `generate` on the same prompts token for token (tests/test_decoding.py);
+beam search goes through `generate`.
+"""
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
-from transformers import StopStringCriteria, StoppingCriteria, StoppingCriteriaList
+from transformers import (LogitsProcessorList, StopStringCriteria, StoppingCriteria, StoppingCriteriaList,
+                          TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper)
 
 from ..llm.model import MotionLLM
+from .kv_cache import growing_cache
 
 
 @dataclass
@@ -22,6 +36,301 @@ class DecodeOptions:
     batch_size: int = 16
     num_beams: int = 1  # beam search (with do_sample=False): keeps the likeliest whole continuation
     progress: bool = False  # a progress bar over the batches on stderr (long benchmarks)
+
+
+@dataclass
+class StopRules:
+    """When a row's segment ends, besides EOS and its token limit."""
+    stop_after_token: tuple[int, int] | None = None  # (token id, n): after its n-th occurrence in the segment
+    max_motion_tokens: int | None = None  # a motion span still open after this many tokens
+    stop_strings: tuple[str, ...] = ()  # the text ends with one of these (any tokenisation; transformers' rule)
+
+
+class _OneSegment:
+    """Controller of plain generation: one segment of `limit` tokens per prompt; keeps each continuation."""
+
+    def __init__(self, n: int, limit: int):
+        self.tokens, self.texts, self.started = limit, [""] * n, [False] * n
+
+    def limit(self, i: int) -> int | None:
+        if self.started[i]:
+            return None
+        self.started[i] = True
+        return self.tokens
+
+    def after(self, i: int, continuation: str) -> str | None:
+        self.texts[i] = continuation
+        return None
+
+
+class _Row:
+    """One prompt's state in a batch: its context tokens (as the model sees them) and their cache columns."""
+    __slots__ = ("columns", "forced", "ids", "index", "limit", "made", "marks", "open_at")
+
+    def __init__(self, index: int, ids: list[int], first_column: int):
+        self.index, self.ids = index, ids
+        self.columns = list(range(first_column, first_column + len(ids)))
+        self.forced: deque[int] = deque()
+        self.limit = 0
+        self.made: list[int] = []  # tokens the model generated in the current segment
+        self.marks = 0  # occurrences of the stop-after token in the segment
+        self.open_at = -1  # index in `made` of the open motion span's start token
+
+
+def decode_segments(llm: MotionLLM, prompts: list[str], starts: list[str], opts: DecodeOptions, rules: StopRules,
+                    controller) -> None:
+    """Decode every row segment by segment. `controller.limit(i)` gives the token limit of row i's next segment
+    (None: the row is done); `controller.after(i, continuation)` gets the segment's text (special tokens removed)
+    and returns the row's whole continuation as it now stands (None: the row is done). `starts[i]` is the text
+    the row's continuation begins with."""
+    tok = llm.tokenizer
+    llm.model.eval()
+    if opts.seed is not None:
+        torch.manual_seed(opts.seed)
+    # built once per call: it scans the whole vocabulary
+    stop_strings = StopStringCriteria(tok, list(rules.stop_strings)) if rules.stop_strings else None
+    contexts = [tok(p + s, add_special_tokens=False)["input_ids"] for p, s in zip(prompts, starts)]
+    order = sorted(range(len(prompts)), key=lambda i: len(contexts[i]))  # rows admitted together pad less
+    _BatchDecoder(llm, prompts, opts, rules, stop_strings, controller).run([(i, contexts[i]) for i in order])
+
+
+def _warpers(opts: DecodeOptions) -> LogitsProcessorList:
+    """transformers' sampling warpers, in `generate`'s order."""
+    warpers = LogitsProcessorList()
+    if opts.temperature != 1.0:
+        warpers.append(TemperatureLogitsWarper(opts.temperature))
+    if opts.top_k:
+        warpers.append(TopKLogitsWarper(opts.top_k))
+    if opts.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(opts.top_p))
+    return warpers
+
+
+class _BatchDecoder:
+    """Continuous batching: up to `batch_size` rows decode together; a row that ends hands its place to the next
+    prompt, whose keys and values are computed apart and written into the shared cache."""
+    # steps between looks at the holes in the cache; how many more columns than the longest row's are tolerated
+    REPACK_EVERY, REPACK_SLACK = 64, 128
+
+    def __init__(self, llm: MotionLLM, prompts: list[str], opts: DecodeOptions, rules: StopRules, stop_strings,
+                 controller):
+        self.model, self.tok, self.prompts, self.opts = llm.model, llm.tokenizer, prompts, opts
+        self.rules, self.stop_strings, self.controller = rules, stop_strings, controller
+        self.device = next(llm.model.parameters()).device
+        self.warpers = _warpers(opts) if opts.do_sample else None
+        self.motion_start, self.motion_end = llm.motion_start_id, llm.motion_end_id
+
+    def _forward(self, feed, mask, positions, cache) -> torch.Tensor:
+        return self.model(input_ids=feed.to(self.device), attention_mask=mask.to(self.device),
+                          position_ids=positions.to(self.device), cache=cache, use_cache=True,
+                          logits_to_keep=1).logits[:, -1]
+
+    def _take(self, pending: deque, n: int) -> list[_Row]:
+        """Up to n rows from the queue whose first segment starts (a controller may have nothing to ask)."""
+        rows = []
+        while pending and len(rows) < n:
+            index, ids = pending.popleft()
+            row = _Row(index, list(ids), 0)
+            if self._start_segment(row):
+                rows.append(row)
+            else:
+                self.bar.update(1)
+        return rows
+
+    def _prefill(self, rows: list[_Row]):
+        """The rows' contexts through the model, left-padded in a cache of their own: (cache, mask, logits)."""
+        width = max(len(r.ids) for r in rows)
+        feed = torch.full((len(rows), width), self.tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros(len(rows), width, dtype=torch.long)
+        for k, row in enumerate(rows):
+            row.columns = list(range(width - len(row.ids), width))
+            feed[k, row.columns[0]:] = torch.tensor(row.ids)
+            mask[k, row.columns[0]:] = 1
+        cache = growing_cache(self.model)
+        with torch.no_grad():
+            logits = self._forward(feed, mask, (mask.cumsum(-1) - 1).clamp(min=0), cache)
+        return cache, mask, logits
+
+    def _admit(self, rows, free, new, cache, mask, chosen):
+        """Place the new rows in the free rows of the shared cache, their entries in the last columns."""
+        own, _, logits = self._prefill(new)
+        picks = self._choose(logits)
+        need = max(len(r.ids) for r in new)
+        if need > mask.shape[1]:
+            for layer in cache.layers:
+                layer.extend(need - mask.shape[1])
+            mask = torch.cat([mask, mask.new_zeros(mask.shape[0], need - mask.shape[1])], dim=1)
+        end = mask.shape[1]
+        for j, (k, row) in enumerate(zip(free, new)):
+            n, start = len(row.ids), end - len(row.ids)
+            for layer, mine in zip(cache.layers, own.layers):
+                layer.place(k, start, mine.keys[j, :, -n:], mine.values[j, :, -n:])
+            mask[k] = 0
+            mask[k, start:] = 1
+            row.columns = list(range(start, end))
+            rows[k] = row
+            chosen[k] = picks[j]
+        return mask
+
+    def run(self, items: list[tuple[int, list[int]]]) -> None:
+        pending = deque(items)
+        self.bar = tqdm(total=len(items), desc=f"decoding {len(items)} prompts", unit="prompt", leave=False,
+                        mininterval=2, disable=not self.opts.progress or len(items) < 2)
+        rows = self._take(pending, self.opts.batch_size)
+        if not rows:
+            self.bar.close()
+            return
+        cache, mask, logits = self._prefill(rows)
+        chosen = self._choose(logits)
+        steps = 0
+        with torch.no_grad():
+            while True:
+                free = [k for k, row in enumerate(rows) if row.limit <= 0]
+                new = self._take(pending, len(free)) if free else []
+                if new:
+                    mask = self._admit(rows, free, new, cache, mask, chosen)
+                tokens = self._step(rows, chosen, mask)
+                live = torch.tensor([t is not None for t in tokens])
+                column = mask.shape[1]
+                for row, token in zip(rows, tokens):
+                    if token is not None:
+                        row.ids.append(token)
+                        row.columns.append(column)
+                mask = torch.cat([mask, live[:, None].long()], dim=1)
+                feed = torch.tensor([[self.tok.pad_token_id if t is None else t] for t in tokens])
+                if not live.any() and not pending:
+                    self.bar.close()
+                    return
+                ended = len(rows) - int(live.sum())
+                if ended and not pending and (4 * ended >= len(rows) or ended >= 8):  # the tail: ended rows leave
+                    keep = live.nonzero().flatten()
+                    cache.batch_select_indices(keep.to(self.device))
+                    rows = [rows[k] for k in keep.tolist()]
+                    mask, feed = mask[keep], feed[keep]
+                logits = self._forward(feed, mask, mask.sum(-1, keepdim=True) - 1, cache)
+                steps += 1
+                if steps % self.REPACK_EVERY == 0:  # here the cache holds every column of the mask
+                    mask = self._repack(rows, cache, mask)
+                chosen = self._choose(logits)
+
+    def _repack(self, rows, cache, mask) -> torch.Tensor:
+        """Pack every row's entries to the right (left padding again): rows that ended, text the rule replaced and
+        rows admitted at the end leave holes that every step would otherwise read."""
+        width = max((len(row.columns) for row in rows if row.limit > 0), default=0)
+        if width == 0 or mask.shape[1] <= width + self.REPACK_SLACK:
+            return mask
+        columns = torch.zeros(len(rows), width, dtype=torch.long)
+        packed = torch.zeros(len(rows), width, dtype=mask.dtype)
+        for k, row in enumerate(rows):
+            n = len(row.columns) if row.limit > 0 else 0
+            if n:
+                columns[k, width - n:] = torch.tensor(row.columns)
+                packed[k, width - n:] = 1
+            row.columns = list(range(width - n, width))
+        for layer in cache.layers:
+            layer.gather(columns)
+        return packed
+
+    def _choose(self, logits: torch.Tensor) -> list[int]:
+        if self.warpers is None:
+            return logits.argmax(-1).tolist()
+        scores = self.warpers(None, logits.float())
+        return torch.multinomial(torch.softmax(scores, -1), 1).squeeze(1).tolist()
+
+    def _start_segment(self, row: _Row) -> bool:
+        limit = self.controller.limit(row.index)
+        if limit is None or limit <= 0:
+            return False
+        row.limit, row.made, row.marks, row.open_at = limit, [], 0, -1
+        return True
+
+    def _step(self, rows: list[_Row], chosen: list[int], mask: torch.Tensor) -> list[int | None]:
+        """The token each row feeds next (None: the row is done or was already)."""
+        tokens: list[int | None] = [None] * len(rows)
+        candidates = []
+        for k, row in enumerate(rows):
+            if row.limit <= 0:  # done earlier, not yet out of the batch
+                continue
+            if row.forced:
+                tokens[k] = row.forced.popleft()
+                continue
+            t = chosen[k]
+            row.made.append(t)
+            tokens[k] = t
+            if self._ends(row, t):
+                candidates.append((k, True))
+            elif self.stop_strings is not None:
+                candidates.append((k, False))
+        ending = [k for k, sure in candidates if sure]
+        tail = [k for k, sure in candidates if not sure]
+        if tail:  # transformers' stop-string rule on the last tokens of every row that may stop, at once
+            span = self.stop_strings.maximum_token_len
+            windows = [(rows[k].ids + [tokens[k]])[-span:] for k in tail]
+            width = max(len(w) for w in windows)
+            pad = self.tok.pad_token_id
+            hits = self.stop_strings(torch.tensor([[pad] * (width - len(w)) + w for w in windows]), None)
+            ending += [k for k, hit in zip(tail, hits.tolist()) if hit]
+        for k in ending:
+            tokens[k] = self._after_segment(rows[k], tokens[k], mask[k])
+        return tokens
+
+    def _ends(self, row: _Row, t: int) -> bool:
+        rules = self.rules
+        if rules.max_motion_tokens is not None:
+            if t == self.motion_start:
+                row.open_at = len(row.made) - 1
+            elif t == self.motion_end:
+                row.open_at = -1
+        if rules.stop_after_token and t == rules.stop_after_token[0]:
+            row.marks += 1
+        return (t == self.tok.eos_token_id or len(row.made) >= row.limit
+                or (rules.stop_after_token is not None and row.marks >= rules.stop_after_token[1])
+                or (rules.max_motion_tokens is not None and row.open_at >= 0
+                    and len(row.made) - 1 - row.open_at > rules.max_motion_tokens))
+
+    def _after_segment(self, row: _Row, token: int, mask_row: torch.Tensor) -> int | None:
+        """The controller's word on a row whose segment ended with `token` (not yet fed): the row's context
+        becomes the tokens of its new text; what differs is dropped from the cache (masked) and fed anew."""
+        text = self.controller.after(row.index, self.tok.decode(row.made, skip_special_tokens=True))
+        if text is None or not self._start_segment(row):
+            row.limit = 0
+            self.bar.update(1)
+            return None
+        target = self.tok(self.prompts[row.index] + text, add_special_tokens=False)["input_ids"]
+        have = row.ids + [token]
+        keep = 0
+        for a, b in zip(have, target):
+            if a != b:
+                break
+            keep += 1
+        if keep == len(have) < len(target):  # the token stays; the new text follows it
+            row.forced.extend(target[keep:])
+            return token
+        if keep == len(target):  # nothing new to feed: the last kept token is fed again for its logits
+            keep -= 1
+        for column in row.columns[keep:]:
+            mask_row[column] = 0
+        del row.ids[keep:], row.columns[keep:]
+        row.forced.extend(target[keep:])
+        return row.forced.popleft()
+
+
+def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
+                   stop_after_token: tuple[int, int] | None = None, max_motion_tokens: int | None = None,
+                   stop_strings: list[str] | None = None, engine: str = "batched") -> list[str]:
+    """Continuations of `prompts` (decoded text, special tokens removed).
+
+    `stop_after_token=(token_id, n)` stops each sequence after the n-th occurrence of that token in its
+    continuation; `stop_strings` stops a sequence once its continuation ends with one of them. Beam search, and
+    `engine="generate"`, go through transformers' `generate` (the reference the batched decoder is tested against)."""
+    rules = StopRules(stop_after_token, max_motion_tokens, tuple(stop_strings or ()))
+    if opts.num_beams > 1 or engine == "generate":
+        return _generate(llm, prompts, opts, rules)
+    if engine != "batched":
+        raise ValueError(f"unknown decoding engine {engine!r}")
+    one = _OneSegment(len(prompts), opts.max_new_tokens)
+    decode_segments(llm, prompts, [""] * len(prompts), opts, rules, one)
+    return one.texts
 
 
 class CountTokenStop(StoppingCriteria):
@@ -53,43 +362,34 @@ class RunawayMotionStop(StoppingCriteria):
         return open_span & (cont.shape[1] - last_start - 1 > self.limit)
 
 
-def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
-                   stop_after_token: tuple[int, int] | None = None, max_motion_tokens: int | None = None,
-                   stop_strings: list[str] | None = None) -> list[str]:
-    """Continuations of `prompts` (decoded text, special tokens removed).
-
-    `stop_after_token=(token_id, n)` stops each sequence after the n-th
-    occurrence of that token in its continuation; `stop_strings` stops a
-    sequence once its continuation ends with one of them (transformers'
-    StopStringCriteria, which handles any tokenisation of the string)."""
-    tok = llm.tokenizer
-    model = llm.model
+def _generate(llm: MotionLLM, prompts: list[str], opts: DecodeOptions, rules: StopRules) -> list[str]:
+    """transformers' `generate`, batch by batch with left padding."""
+    tok, model = llm.tokenizer, llm.model
     model.eval()
     device = next(model.parameters()).device
     if opts.seed is not None:
         torch.manual_seed(opts.seed)
     outputs: list[str] = []
-    # built once per call: it scans the whole vocabulary
-    stop_criterion = StopStringCriteria(tok, stop_strings) if stop_strings else None
+    stop_criterion = StopStringCriteria(tok, list(rules.stop_strings)) if rules.stop_strings else None
     side = tok.padding_side
     tok.padding_side = "left"
     try:
         starts = range(0, len(prompts), opts.batch_size)
         for s in tqdm(starts, desc=f"decoding {len(prompts)} prompts", unit="batch", leave=False, mininterval=2,
                       disable=not opts.progress or len(starts) < 2):
-            chunk = prompts[s:s + opts.batch_size]
-            enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            enc = tok(prompts[s:s + opts.batch_size], return_tensors="pt", padding=True,
+                      add_special_tokens=False).to(device)
             width = enc["input_ids"].shape[1]
             criteria = StoppingCriteriaList()
-            if stop_after_token:
-                criteria.append(CountTokenStop(stop_after_token[0], stop_after_token[1], width))
-            if max_motion_tokens:
-                criteria.append(RunawayMotionStop(llm.motion_start_id, llm.motion_end_id, max_motion_tokens, width))
-            if stop_strings:
+            if rules.stop_after_token:
+                criteria.append(CountTokenStop(rules.stop_after_token[0], rules.stop_after_token[1], width))
+            if rules.max_motion_tokens:
+                criteria.append(RunawayMotionStop(llm.motion_start_id, llm.motion_end_id, rules.max_motion_tokens,
+                                                  width))
+            if stop_criterion is not None:
                 criteria.append(stop_criterion)
             kwargs = dict(max_new_tokens=opts.max_new_tokens, do_sample=opts.do_sample, use_cache=True,
-                          pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                          stopping_criteria=criteria)
+                          pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, stopping_criteria=criteria)
             if opts.do_sample:
                 kwargs.update(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p)
             else:
@@ -98,8 +398,7 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
                 kwargs.update(num_beams=opts.num_beams, num_return_sequences=1, early_stopping=True)
             with torch.no_grad():
                 gen = model.generate(**enc, **kwargs)
-            for row in gen[:, width:]:
-                outputs.append(tok.decode(row, skip_special_tokens=True))
+            outputs += [tok.decode(row, skip_special_tokens=True) for row in gen[:, width:]]
     finally:
         tok.padding_side = side
     return outputs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from ..llm.trace import (PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round
                          plan_text)
 from ..llm.vocab import MOTION_END, MOTION_START, motion_to_string, string_to_motion
 from ..tokenizer.pretrained import MotionTokenizer
-from .decoding import DecodeOptions, generate_texts
+from .decoding import DecodeOptions, StopRules, decode_segments, generate_texts
 from .options import RULE_STYLES, SELECTIONS, VERDICTS  # noqa: F401 (part of this module's API)
 
 MAX_PROMPT_CHARS = 2000
@@ -124,6 +124,90 @@ def _repeats_a_motion(text: str) -> bool:
     return len(spans) > 1 and spans[-1] in spans[:-1]
 
 
+class _RuleTraces:
+    """The rule verdict's side of the decoding (decoding.decode_segments): each part the model writes ends at its
+    check list (or a closed assessment, or the end of its reasoning); the rule then writes the verdict, the
+    refinement and the next plan sentence, or ends the trace."""
+
+    def __init__(self, reasoner: "Reasoner", texts: list[str], budget: int, max_rounds: int):
+        self.r, self.budget, self.max_rounds = reasoner, budget, max_rounds
+        self.texts = list(texts)
+        self.notes: list[list[str]] = [[] for _ in texts]
+        self.used = [0] * len(texts)  # tokens of each trace so far, the model's and the rule's
+        self.parts = [0] * len(texts)
+        self.stop = _CHECK if reasoner.assessment_style == "aligned" else _LEVEL
+
+    def _tokens(self, text: str) -> int:
+        return len(self.r.llm.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def limit(self, i: int) -> int | None:
+        """Tokens the model may write in trace i's next part (~300 with the analysis), or None: it is done."""
+        if self.parts[i] >= 2 * self.max_rounds + 1:  # a round takes one part, or two when the model judges itself
+            self.notes[i].append("stopped at the pass limit")
+            return None
+        if self.used[i] >= self.budget:
+            self.notes[i].append(f"stopped at the budget of {self.budget} tokens")
+            return None
+        self.parts[i] += 1
+        return min(self.budget - self.used[i], ROUND_MAX_TOKENS)
+
+    def after(self, i: int, cont: str) -> str | None:
+        """Trace i's text after the model's part `cont` and the rule's words, or None when the trace ends."""
+        stop, notes = self.stop, self.notes[i]
+        text = (self.texts[i] + cont).rstrip(" ")
+        self.used[i] += self._tokens(cont)
+        n_motions = text.count(MOTION_END)
+        # the open assessment of this round: after the last motion and after any closed assessment
+        opened = text.rfind("[assess]")
+        current = opened > max(text.rfind(_ASSESS_END), text.rfind(MOTION_END))
+        if text.rstrip().endswith(stop) and current:
+            text = text.rstrip()
+            found = DESCRIBED.search(text[opened:])
+            at = text.rfind(_CHECK, opened)
+            # slots: the sizes the model saw are in its check list, which the rule's then replaces
+            small = small_in_checks(text[at + len(_CHECK):-len(stop)]) if stop == _LEVEL and at >= 0 else []
+            verdict = found and (stop == _CHECK or at >= 0) and rule_verdict(
+                found.group(1), found.group(2), self.r.assessment_style, small=small)
+            if not verdict:
+                notes.append(f"round {n_motions}: the descriptions are not canonical; kept the model's own verdict")
+                self.texts[i] = text
+                return text
+            text = text[:at + len(_CHECK)]
+            words = verdict.assessment.assessment
+            injected = ((words[len(_CHECK):] if words.startswith(_CHECK) else " " + words)
+                        + f"\nRefinement: {verdict.assessment.refinement}{_ASSESS_END}\n")
+            text += injected
+            # the rule's words take room in the context too: the budget bounds the whole trace
+            self.used[i] += self._tokens(injected)
+            satisfied = verdict.level == 3
+            if not satisfied and _repeats_a_motion(text):
+                # greedy decoding that answered an instruction with a motion it already made will make it again:
+                # stop here rather than loop to the cap
+                notes.append(f"round {n_motions}: the refinement repeated an earlier motion; stopped")
+                self.texts[i] = text
+                return None
+        elif text.rstrip().endswith(_ASSESS_END):  # the model's own verdict (descriptions unreadable)
+            text = text.rstrip() + "\n"
+            closed = text[text.rfind("[assess]"):]
+            satisfied = "Refinement:" in closed and is_no_refinement(closed[closed.rfind("Refinement:"):])
+        elif THINK_END in cont or n_motions >= self.max_rounds:
+            self.texts[i] = text
+            return None  # the model closed its reasoning, or the cap is reached
+        else:
+            notes.append(f"round {n_motions}: the model wrote no check list within its budget; stopped")
+            self.texts[i] = text
+            return None
+        if satisfied:
+            self.texts[i] = text + plan_text(PLAN_FINISH) + THINK_END
+            return None
+        if n_motions < self.max_rounds:
+            text += plan_text(PLAN_REFINE)
+            self.texts[i] = text
+            return text
+        self.texts[i] = text
+        return None
+
+
 class Reasoner:
     def __init__(self, llm: MotionLLM, vq: MotionTokenizer, assessment_style: str | None = None,
                  verdict: str = "model", select: str = "last"):
@@ -171,81 +255,17 @@ class Reasoner:
 
     def _rule_loop(self, prompts: list[str], texts: list[str], opts: DecodeOptions,
                    max_rounds: int) -> tuple[list[str], list[list[str]]]:
-        """Decode traces round by round: the model writes up to its check list ("... The motion shows: Y.
-        Check:"), the rule writes the verdict and the refinement from its two descriptions, and the model
-        continues with the next motion. Returns the continuations and per-trace notes."""
-        texts = list(texts)
-        notes: list[list[str]] = [[] for _ in texts]
-        active = list(range(len(texts)))
-        used = [0] * len(texts)  # tokens of each trace so far, the model's and the rule's
+        """Decode traces part by part: the model writes up to its check list ("... The motion shows: Y. Check:"),
+        the rule writes the verdict and the refinement from its two descriptions, and the model continues with the
+        next motion. All traces decode in one batched pass (the rule's words enter as forced tokens). Returns the
+        continuations and per-trace notes."""
+        rule = _RuleTraces(self, texts, opts.max_new_tokens, max_rounds)
         # aligned: the rule takes over after the two descriptions; slots: after the model's check list, whose sizes
         # it reads
-        stop = _CHECK if self.assessment_style == "aligned" else _LEVEL
-        for _ in range(2 * max_rounds + 1):  # a round takes one pass, or two when the model judges itself
-            for i in active:
-                if used[i] >= opts.max_new_tokens:
-                    notes[i].append(f"stopped at the budget of {opts.max_new_tokens} tokens")
-            active = [i for i in active if used[i] < opts.max_new_tokens]
-            if not active:
-                break
-            # a pass decodes at most a round (~300 tokens with the analysis) and never past a row's budget
-            room = max(opts.max_new_tokens - used[i] for i in active)
-            phase = replace(opts, max_new_tokens=min(room, ROUND_MAX_TOKENS))
-            outs = generate_texts(self.llm, [prompts[i] + texts[i] for i in active], phase,
-                                  stop_after_token=(self.llm.motion_end_id, 2),  # a stray second motion ends it
-                                  max_motion_tokens=self.max_motion_tokens, stop_strings=[stop, _ASSESS_END])
-            still = []
-            for i, cont in zip(active, outs):
-                texts[i] = (texts[i] + cont).rstrip(" ")
-                used[i] += len(self.llm.tokenizer(cont, add_special_tokens=False)["input_ids"])
-                n_motions = texts[i].count(MOTION_END)
-                # the open assessment of this round: after the last motion and after any closed assessment
-                opened = texts[i].rfind("[assess]")
-                current = opened > max(texts[i].rfind(_ASSESS_END), texts[i].rfind(MOTION_END))
-                if texts[i].rstrip().endswith(stop) and current:
-                    texts[i] = texts[i].rstrip()
-                    found = DESCRIBED.search(texts[i][opened:])
-                    at = texts[i].rfind(_CHECK, opened)
-                    # slots: the sizes the model saw are in its check list, which the rule's then replaces
-                    small = small_in_checks(texts[i][at + len(_CHECK):-len(stop)]) if stop == _LEVEL and at >= 0 else []
-                    verdict = found and (stop == _CHECK or at >= 0) and rule_verdict(
-                        found.group(1), found.group(2), self.assessment_style, small=small)
-                    if not verdict:
-                        notes[i].append(f"round {n_motions}: the descriptions are not canonical; kept the model's "
-                                        "own verdict")
-                        still.append(i)
-                        continue
-                    texts[i] = texts[i][:at + len(_CHECK)]
-                    text = verdict.assessment.assessment
-                    injected = ((text[len(_CHECK):] if text.startswith(_CHECK) else " " + text)
-                                + f"\nRefinement: {verdict.assessment.refinement}{_ASSESS_END}\n")
-                    texts[i] += injected
-                    # the rule's words take room in the context too: the budget bounds the whole trace
-                    used[i] += len(self.llm.tokenizer(injected, add_special_tokens=False)["input_ids"])
-                    satisfied = verdict.level == 3
-                    if not satisfied and _repeats_a_motion(texts[i]):
-                        # greedy decoding that answered an instruction with a motion it already made will make
-                        # it again: stop here rather than loop to the cap
-                        notes[i].append(f"round {n_motions}: the refinement repeated an earlier motion; stopped")
-                        continue
-                elif texts[i].rstrip().endswith(_ASSESS_END):  # the model's own verdict (descriptions unreadable)
-                    texts[i] = texts[i].rstrip() + "\n"
-                    closed = texts[i][texts[i].rfind("[assess]"):]
-                    satisfied = "Refinement:" in closed and is_no_refinement(closed[closed.rfind("Refinement:"):])
-                elif THINK_END in cont or n_motions >= max_rounds:
-                    continue  # the model closed its reasoning, or the cap is reached
-                else:
-                    notes[i].append(f"round {n_motions}: the model wrote no check list within its budget; stopped")
-                    continue
-                if satisfied:
-                    texts[i] += plan_text(PLAN_FINISH) + THINK_END
-                elif n_motions < max_rounds:
-                    texts[i] += plan_text(PLAN_REFINE)
-                    still.append(i)
-            active = still
-        for i in active:
-            notes[i].append("stopped at the pass limit")
-        return texts, notes
+        rules = StopRules(stop_after_token=(self.llm.motion_end_id, 2),  # a stray second motion ends a part
+                          max_motion_tokens=self.max_motion_tokens, stop_strings=(rule.stop, _ASSESS_END))
+        decode_segments(self.llm, prompts, texts, opts, rules, rule)
+        return rule.texts, rule.notes
 
     def _spliced(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions) -> tuple[list[str], list[str]]:
         """Stage-2 prompts, and each trace decoded up to its first motion with that motion replaced by a given one."""

@@ -1,0 +1,79 @@
+"""A key/value cache that grows in place, for the batched decoder (decoding.py).
+
+transformers' DynamicLayer concatenates a new tensor at every decoded token: the whole cache is copied per step,
+and the memory freed and taken again, which made batched decoding pay more in copies and page faults than it
+gained. This layer keeps a buffer with spare room, doubles it when full, and hands the model a view of the filled
+part. The decoder also needs to move rows in and out: rows that end leave (`batch_select_indices`), a new prompt's
+keys and values, computed apart, are written into a free row (`place`), and each row's entries are packed again to the
+right when the columns hold too many holes (`gather`). Keys carry their rotary positions already, so where a row's entries sit
+among the columns does not matter; the attention mask says which are its own."""
+from __future__ import annotations
+
+import torch
+from transformers.cache_utils import Cache, DynamicLayer
+
+
+class GrowingLayer(DynamicLayer):
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self._keys, self._values = key_states[:, :, :0], value_states[:, :, :0]
+        self._length = 0
+
+    def _reserve(self, need: int) -> None:
+        room = self._keys.shape[-2]
+        if need <= room:
+            return
+        size = max(need, 2 * room, 256)
+        keys = self._keys.new_zeros(self._keys.shape[0], self._keys.shape[1], size, self._keys.shape[3])
+        values = self._values.new_zeros(self._values.shape[0], self._values.shape[1], size, self._values.shape[3])
+        keys[:, :, :self._length] = self._keys[:, :, :self._length]
+        values[:, :, :self._length] = self._values[:, :, :self._length]
+        self._keys, self._values = keys, values
+
+    def _views(self) -> None:
+        self.keys, self.values = self._keys[:, :, :self._length], self._values[:, :, :self._length]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        end = self._length + key_states.shape[-2]
+        self._reserve(end)
+        self._keys[:, :, self._length:end] = key_states
+        self._values[:, :, self._length:end] = value_states
+        self._length = end
+        self._views()
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self._keys, self._values = self._keys[indices], self._values[indices]
+        self._views()
+
+    def get_seq_length(self) -> int:
+        return self._length if self.is_initialized else 0
+
+    def extend(self, n: int) -> None:
+        """Add n empty columns at the end (masked for every row until a row's entries are placed there)."""
+        self._reserve(self._length + n)
+        self._keys[:, :, self._length:self._length + n] = 0
+        self._values[:, :, self._length:self._length + n] = 0
+        self._length += n
+        self._views()
+
+    def place(self, row: int, start: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Write one row's entries (heads, n, dim) into columns start..start+n."""
+        self._keys[row, :, start:start + keys.shape[-2]] = keys
+        self._values[row, :, start:start + values.shape[-2]] = values
+
+    def gather(self, columns: torch.Tensor) -> None:
+        """Keep, for each row b, the columns columns[b] (batch, width), in that order."""
+        index = columns[:, None, :, None].to(self._keys.device)
+        self._keys = self._keys.gather(2, index.expand(-1, self._keys.shape[1], -1, self._keys.shape[3]))
+        self._values = self._values.gather(2, index.expand(-1, self._values.shape[1], -1, self._values.shape[3]))
+        self._length = columns.shape[1]
+        self._views()
+
+
+def growing_cache(model) -> Cache:
+    """One growing layer per decoder layer of `model`."""
+    n = model.config.get_text_config(decoder=True).num_hidden_layers
+    return Cache(layers=[GrowingLayer() for _ in range(n)])

@@ -185,6 +185,13 @@ def test_missing_spine_and_collars_are_interpolated(tmp_path, ref_joints):
     assert np.linalg.norm(j[:, limbs] - ref_joints[:-1, limbs], axis=-1).mean() < 0.1  # still the same motion
 
 
+def test_left_handed_file_is_mirrored_back(tmp_path, ref_joints):
+    path = joints_to_bvh(ref_joints * np.array([-1.0, 1.0, 1.0]), tmp_path / "mirrored.bvh")
+    clip = import_bvh_clip(path)
+    assert clip.mirrored
+    assert np.abs(clip.joints - ref_joints[:-1]).max() < 1e-3
+
+
 def test_round_trip_of_our_bvh_export(tmp_path, ref_joints):
     path = joints_to_bvh(ref_joints, tmp_path / "000000.bvh")  # centimetres, HumanML3D names, 20 fps
     clip = import_bvh_clip(path)
@@ -224,6 +231,7 @@ def _bad_files(tmp_path, ref_joints) -> dict[str, Path]:
         "nan": header + rows[:2] + [" ".join(["nan"] + rows[2].split()[1:])] + rows[3:],
         "zero_frames": [line.replace("Frames: 10", "Frames: 0") for line in header],
         "unknown_rig": [line.replace("pelvis", "Becken").replace("left_hip", "HuefteL") for line in lines],
+        "channel_names": [line.replace("CHANNELS 3", "CHANNELS 4") for line in lines],
     }
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -237,7 +245,8 @@ def _bad_files(tmp_path, ref_joints) -> dict[str, Path]:
 
 @pytest.mark.parametrize("case,expected", [
     ("truncated", "truncated"), ("channels", "values; expected"), ("nan", "NaN"),
-    ("zero_frames", "at least 1 frame"), ("unknown_rig", "--rig MAP.yaml"), ("missing", "no such file")])
+    ("channel_names", "HIERARCHY block: Channel count mismatch"), ("zero_frames", "at least 1 frame"),
+    ("unknown_rig", "--rig MAP.yaml"), ("missing", "no such file")])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, ref_joints, capsys, case, expected):
     path = _bad_files(tmp_path, ref_joints)[case]
     out = tmp_path / "out"

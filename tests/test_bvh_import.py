@@ -185,6 +185,28 @@ def test_missing_spine_and_collars_are_interpolated(tmp_path, ref_joints):
     assert np.linalg.norm(j[:, limbs] - ref_joints[:-1, limbs], axis=-1).mean() < 0.1  # still the same motion
 
 
+MIXAMO = {"pelvis": "Hips", "spine1": "Spine", "spine2": "Spine1", "spine3": "Spine2", "neck": "Neck",
+          "head": "Head", "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot",
+          "left_foot": "LeftToeBase", "left_collar": "LeftShoulder", "left_shoulder": "LeftArm",
+          "left_elbow": "LeftForeArm", "left_wrist": "LeftHand"}
+MIXAMO.update({"right_" + k[5:]: v.replace("Left", "Right") for k, v in MIXAMO.items() if k.startswith("left_")})
+# CMU names on the HumanML3D bones: LowerBack stands where CMU has no joint of its own (spine2, interpolated).
+CMU = {**MIXAMO, "spine2": "LowerBack", "spine3": "Spine1", "neck": "Neck1"}
+
+
+@pytest.mark.parametrize("rig,names,exact", [("mixamo", {k: "mixamorig:" + v for k, v in MIXAMO.items()}, True),
+                                             ("cmu", CMU, False)])
+def test_builtin_rigs_are_detected_by_joint_names(tmp_path, ref_joints, rig, names, exact):
+    text = joints_to_bvh(ref_joints, tmp_path / "clip.bvh").read_text()
+    for n in sorted(J, key=len, reverse=True):
+        text = text.replace(f"JOINT {n}\n", f"JOINT {names[n]}\n").replace(f"ROOT {n}\n", f"ROOT {names[n]}\n")
+    (tmp_path / "clip.bvh").write_text(text)
+    clip = import_bvh_clip(tmp_path / "clip.bvh")
+    assert clip.rig == rig and bone_length_error(clip.joints) < 1e-3
+    err = np.linalg.norm(clip.joints - ref_joints[:-1], axis=-1).mean()
+    assert err < (1e-4 if exact else 0.05)  # CMU: spine2 and the collars are interpolated
+
+
 def test_left_handed_file_is_mirrored_back(tmp_path, ref_joints):
     path = joints_to_bvh(ref_joints * np.array([-1.0, 1.0, 1.0]), tmp_path / "mirrored.bvh")
     clip = import_bvh_clip(path)

@@ -2,7 +2,7 @@
 
     clip = read_bvh(path)                      # hierarchy, channels, motion block
     positions = forward_kinematics(clip)       # (T, J, 3) world positions, file units
-    joints = import_bvh_clip(path, rig="auto") # ImportedClip: joints, features, rig, source fps
+    clip = import_bvh_clip(path, rig="auto")   # ImportedClip: joints, features, rig, source fps
 
 Steps, in order:
 1. Forward kinematics of the whole rig (any channel order; joints with or without position channels).
@@ -13,8 +13,8 @@ Steps, in order:
    (so a rig with one spine joint gets a straight spine). A mapped joint sitting on its HumanML3D
    parent (CMU's zero-length LeftShoulder) counts as missing too.
 3. Up axis to +Y (auto: the axis from the feet to the head; a rotation, so left stays left), and a
-   mirrored (left-handed) file is mirrored back: the left hip must lie to the left of the toes'
-   forward direction.
+   mirrored (left-handed) file is mirrored back: over the clip, the left hip must lie to the left of
+   the feet's forward direction (ankle -> toe).
 4. Resampled to 20 fps by linear interpolation of positions.
 5. Retargeted with `uniform_skeleton`: every bone keeps its source direction and gets HumanML3D's
    length; the root path is scaled by the lower-leg ratio, so units (cm, m, inches) need no flag.
@@ -52,7 +52,8 @@ def _sides(left: dict[str, str], right_of=lambda s: s) -> dict[str, str]:
 
 
 RIG_MAPS: dict[str, dict[str, str]] = {
-    # Bandai-Namco dataset 2: Hips-Spine-Chest-Neck-Head; its Shoulder_* joints are the collars.
+    # Bandai-Namco dataset 2: Hips-Spine-Chest-Neck-Head; its Shoulder_* joints are the collars. Chest sits
+    # at 60% of the hips-neck distance, as SMPL's spine3 does; spine2 is placed between Spine and Chest.
     "bandai": _sides({"pelvis": "Hips", "spine1": "Spine", "spine3": "Chest", "neck": "Neck", "head": "Head",
                       "left_hip": "UpperLeg_L", "left_knee": "LowerLeg_L", "left_ankle": "Foot_L",
                       "left_foot": "Toes_L", "left_collar": "Shoulder_L", "left_shoulder": "UpperArm_L",
@@ -69,13 +70,11 @@ RIG_MAPS: dict[str, dict[str, str]] = {
                       "left_elbow": "LeftForeArm", "left_wrist": "LeftHand"}, lambda s: s.replace("Left", "Right")),
     "smpl": {name: name for name in J},
 }
-# Names that tell CMU from Mixamo (they share most joint names) when detecting the rig.
-_RIG_MARKERS = {"cmu": ("LowerBack", "Neck1"), "mixamo": ("Spine2",)}
 # SMPL files often write "L_Hip" / "Pelvis": accepted as aliases of the HumanML3D names.
 _SMPL_ALIASES = {n: ("l_" + n[5:] if n.startswith("left_") else "r_" + n[6:] if n.startswith("right_") else n)
                  for n in J}
 
-# Targets that may be missing: (parent-side anchor, child-side anchor) between which they are placed.
+# Targets a rig may lack; `_fill_missing` places them.
 _SPINE = ("pelvis", "spine1", "spine2", "spine3", "neck")
 _INTERPOLATED = {"spine1", "spine2", "spine3", "left_collar", "right_collar"}
 
@@ -280,10 +279,10 @@ def _find(rig_map: dict[str, str], names: list[str], rig: str) -> tuple[dict[str
 
 
 def detect_rig(names: list[str]) -> str | None:
-    """The built-in rig whose every mapped joint name occurs in `names` (markers break CMU/Mixamo ties)."""
-    index = _lookup(names)
+    """The first built-in rig whose every mapped joint name occurs in `names` (CMU and Mixamo share
+    most names; CMU's Neck1 and Mixamo's Spine2 tell them apart)."""
     for rig, rig_map in RIG_MAPS.items():
-        if not _find(rig_map, names, rig)[1] and all(normalise_name(n) in index for n in _RIG_MARKERS.get(rig, ())):
+        if not _find(rig_map, names, rig)[1]:
             return rig
     return None
 

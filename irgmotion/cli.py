@@ -287,6 +287,9 @@ def cmd_generate(args) -> int:
 
 
 def cmd_data(args) -> int:
+    if args.data_command == "import-bvh":
+        from .data.bvh_dataset import import_bvh_main
+        return import_bvh_main(args)
     from .data import synth
     if args.data_command == "synth":
         return synth.synth_main(args)
@@ -322,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=datasets, default=None)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("data", help="procedural corpus: synthesise a dataset or render a program")
+    p = sub.add_parser("data", help="datasets: synthesise the procedural corpus, render a program, import BVH mocap")
     dsub = p.add_subparsers(dest="data_command", required=True)
     s = dsub.add_parser("synth", help="write a procedural text-motion dataset in HumanML3D layout")
     s.add_argument("--out", required=True)
@@ -335,6 +338,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("output")
     s.add_argument("--seed", type=seed, default=None, help="render seed (default: the program's own, else 0)")
     s.add_argument("--to", choices=("joints", "features"), default="joints")
+    s.set_defaults(func=cmd_data)
+    s = dsub.add_parser("import-bvh", help="BVH motion capture of any rig -> a dataset in HumanML3D layout")
+    s.add_argument("src", help="a .bvh file or a directory of them (searched recursively); clip id = file stem")
+    s.add_argument("out", help="new dataset directory (absent or empty)")
+    s.add_argument("--rig", default="auto", help="auto (by joint names), bandai, cmu, mixamo, smpl, or MAP.yaml "
+                   "mapping HumanML3D joints to source joints")
+    s.add_argument("--labels", default="auto", help="auto (Bandai cfg/ and ID.json when present), bandai, none, "
+                   "or a label schema YAML (see irgmotion/data/label_captions.py)")
+    s.add_argument("--skip-bad", action="store_true", help="skip files that cannot be imported and list them")
+    s.add_argument("--up", default="auto", choices=("auto", "y", "z", "-y", "-z", "x", "-x"),
+                   help="the source's up axis (auto: from the feet to the head)")
+    s.add_argument("--seed", type=seed, default=0, help="seed of the train/val/test split")
+    s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     s.set_defaults(func=cmd_data)
 
     p = sub.add_parser("generate", help="text -> motion through interleaved generation, assessment and refinement")

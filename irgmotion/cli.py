@@ -13,7 +13,7 @@ import numpy as np
 
 from .fileio import save_npy
 from .cliargs import OneLineParser, positive_float, positive_int, seed
-from .reason.options import SELECTIONS, VERDICTS
+from .reason.options import DEFAULT_SELECT, SELECTIONS, VERDICTS
 
 EXIT_BAD_INPUT = 2
 
@@ -366,9 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule (the default where the bundle's assessment style allows it): the model describes the goal "
                         "and the motion, the engine's rule judges those two descriptions, so the verdict follows what "
                         "the model saw; model: the model judges too")
-    p.add_argument("--select", choices=SELECTIONS, default="best",
-                   help="the answer: best (default) = the round with the best assessed level, ties to the latest; "
-                        "best-earliest = ties to the earliest; last = the last motion")
+    p.add_argument("--select", choices=SELECTIONS, default=DEFAULT_SELECT,
+                   help="the answer: best-earliest (default) = the round with the best assessed level, ties to the "
+                        "earliest; best = ties to the latest; last = the last motion")
     p.add_argument("--format", choices=("gif", "mp4"), default="gif")
     p.add_argument("--no-render", action="store_true")
     p.add_argument("--overwrite", action="store_true",

@@ -55,7 +55,7 @@ def test_generate_answer_follows_the_selection_and_the_rule_verdict(tmp_path, ca
     out = tmp_path / "rule"
     assert main(["generate", goal, "--out", str(out), "--no-render", "--max-rounds", "3"]) == 0
     trace = json.loads((out / "trace.json").read_text())
-    assert trace["verdict"] == "rule" and trace["select"] == "best"
+    assert trace["verdict"] == "rule" and trace["select"] == "best-earliest"
     levels = [level_of(r["assessment"]) for r in trace["rounds"]]
     k = trace["answer_round"]
     assert levels[k - 1] == max(lv for lv in levels if lv is not None)

@@ -105,7 +105,7 @@ def test_rule_verdict_loop_on_the_embedded_bundle_never_contradicts_its_descript
         Reasoner(bundle.llm, bundle.vq, None, verdict="rule")
     # the one-call face: the bundle's measured defaults
     default = bundle.reasoner()
-    assert (default.verdict, default.select) == ("rule", "best")
+    assert (default.verdict, default.select) == ("rule", "best-earliest")
     assert bundle.reasoner("model", "last").verdict == "model"
 
 

@@ -304,10 +304,12 @@ class Bundle:
         """The wording of the LLM's assessments (the engine's style it was trained on), when recorded."""
         return self.manifest.get("assessment_style")
 
-    def reasoner(self, verdict: str | None = None, select: str = "best"):
+    def reasoner(self, verdict: str | None = None, select: str | None = None):
         """The bundle's LLM and tokenizer in a Reasoner with the measured defaults: the rule verdict where the
         assessment style allows it (else the model's own), the best-assessed round as the answer."""
+        from .options import DEFAULT_SELECT
         from .pipeline import RULE_STYLES, Reasoner
+        select = select or DEFAULT_SELECT
         verdict = verdict or ("rule" if self.assessment_style in RULE_STYLES else "model")
         return Reasoner(self.llm, self.vq, self.assessment_style, verdict=verdict, select=select)
 

@@ -12,7 +12,7 @@ from ..engine.assessment import level_of
 from ..engine.descriptions import DESCRIBED, rule_verdict, small_in_checks
 from ..llm.model import MotionLLM
 from ..llm.templates import NO_REFINEMENT, STAGE2_TEMPLATE, TEMPLATES
-from ..llm.trace import (PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round, is_no_refinement, parse_trace,
+from ..llm.trace import (PLAN_ASSESS, PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round, is_no_refinement, parse_trace,
                          plan_text)
 from ..llm.vocab import MOTION_END, MOTION_START, motion_to_string, string_to_motion
 from ..tokenizer.pretrained import MotionTokenizer
@@ -140,6 +140,18 @@ class _RuleTraces:
     def _tokens(self, text: str) -> int:
         return len(self.r.llm.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def _closed_runaway(self, text: str) -> str | None:
+        """The text with its open motion span cut at the cap, closed, and the assessment's plan sentence added; None
+        when no span is open at the cap."""
+        opened = text.rfind(MOTION_START)
+        if opened < 0 or text.rfind(MOTION_END) > opened:
+            return None
+        ids, _ = string_to_motion(text[opened:], self.r.llm.codebook_size)
+        if len(ids) < self.r.max_motion_tokens:
+            return None
+        motion = motion_to_string(ids[: self.r.max_motion_tokens])
+        return text[:opened] + motion + "[/generate]\n" + plan_text(PLAN_ASSESS)
+
     def limit(self, i: int) -> int | None:
         """Tokens the model may write in trace i's next part (~300 with the analysis), or None: it is done."""
         if self.parts[i] >= 2 * self.max_rounds + 1:  # a round takes one part, or two when the model judges itself
@@ -190,6 +202,12 @@ class _RuleTraces:
             text = text.rstrip() + "\n"
             closed = text[text.rfind("[assess]"):]
             satisfied = "Refinement:" in closed and is_no_refinement(closed[closed.rfind("Refinement:"):])
+        elif self.r.close_runaway and (closed := self._closed_runaway(text)) is not None:
+            # a motion span that ran past the longest motion (the model repeating one code) is cut there and closed,
+            # and the trace goes on to its assessment instead of ending without one
+            notes.append(f"round {n_motions + 1}: the motion ran past {self.r.max_motion_tokens} tokens; closed it")
+            self.texts[i] = closed
+            return closed
         elif THINK_END in cont or n_motions >= self.max_rounds:
             self.texts[i] = text
             return None  # the model closed its reasoning, or the cap is reached
@@ -210,7 +228,7 @@ class _RuleTraces:
 
 class Reasoner:
     def __init__(self, llm: MotionLLM, vq: MotionTokenizer, assessment_style: str | None = None,
-                 verdict: str = "model", select: str = "last"):
+                 verdict: str = "model", select: str = "last", close_runaway: bool = True):
         """`assessment_style` names the wording the model's assessments were trained on (the bundle's manifest
         records it); the "rule" verdict needs it."""
         if llm.codebook_size != vq.codebook_size:
@@ -224,6 +242,9 @@ class Reasoner:
                              f"(assessment style {' or '.join(RULE_STYLES)}; this one: {assessment_style})")
         self.llm, self.vq = llm, vq
         self.assessment_style, self.verdict, self.select = assessment_style, verdict, select
+        # rule verdict: a runaway motion span is closed at the cap and assessed (False: the trace ends there, as
+        # before the batched decoder)
+        self.close_runaway = close_runaway
         # The datasets' longest motion is 196 frames; a span that never closes is cut there.
         self.max_motion_tokens = 196 // vq.unit_length
 

@@ -1,8 +1,7 @@
 #!/bin/bash
 # #17 item 1 on the shipped LLM: continue its stage 2 with the single-step tasks mixed in (run alone)
 set -x
-cd /work/main
-. .venv/bin/activate
+# run from the repository root; B was the bundle before this one (git show 46149aa:irgmotion/assets/bundle/...)
 B=irgmotion/assets/bundle
 R=runs/retain
 P=runs/pipe

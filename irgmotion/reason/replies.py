@@ -10,8 +10,9 @@ import re
 from ..engine.assessment import LEVELS, level_of
 from ..engine.descriptions import DESCRIBED, rule_verdict, small_in_checks
 
-# Where a one-line answer ends: a new line, a trace tag ("[/assess]", "[plan]") or a motion token.
-_ANSWER_END = re.compile(r"\n|\[/?[a-z]+\]|<Motion|</?think>")
+# Where a one-line answer ends: a new line, a trace tag ("[/assess]", "[plan]", or a malformed "[/ specific]"), a
+# motion token or <think>; the answers the model was taught hold no brackets.
+_ANSWER_END = re.compile(r"[\n\[<]")
 _CHECK, _LEVEL = "Check:", "Alignment is"
 
 

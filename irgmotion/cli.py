@@ -6,6 +6,7 @@ and writes outputs atomically so a failure leaves no partial file.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -111,15 +112,16 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _generate_replaceable(out: Path) -> bool:
-    """An existing --out folder that generate may replace whole: empty, or a previous output (has trace.json)."""
+def _generate_replaceable(out: Path, marker: str = "trace.json") -> bool:
+    """An existing --out folder that generate may replace whole: empty, or a previous output (holds `marker`:
+    trace.json for one goal, index.jsonl for --prompts)."""
     try:
-        return (out / "trace.json").is_file() or next(out.iterdir(), None) is None
+        return (out / marker).is_file() or next(out.iterdir(), None) is None
     except OSError as exc:
         raise CLIError(f"--out {out}: cannot read ({exc.strerror or type(exc).__name__})") from None
 
 
-def _generate_destination(path: str, overwrite: bool) -> Path:
+def _generate_destination(path: str, overwrite: bool, marker: str = "trace.json") -> Path:
     """The --out folder, checked before any work: not a file, not the working directory or above it, not a
     folder of other files (unless --overwrite), and a writable (or creatable) parent."""
     import os
@@ -136,9 +138,9 @@ def _generate_destination(path: str, overwrite: bool) -> Path:
     if os.path.lexists(out):
         if not out.is_dir():
             raise CLIError(f"--out {path}: exists and is not a directory")
-        if not overwrite and not _generate_replaceable(out):
+        if not overwrite and not _generate_replaceable(out, marker):
             raise CLIError(f"--out {path}: exists and holds files that are not an irgmotion generate output "
-                           "(no trace.json); pass --overwrite to replace it, or choose another folder")
+                           f"(no {marker}); pass --overwrite to replace it, or choose another folder")
     try:
         _check_writable_dir(_nearest_existing(out.parent), out)
     except OutputPathError as exc:
@@ -146,14 +148,14 @@ def _generate_destination(path: str, overwrite: bool) -> Path:
     return out
 
 
-def _publish_folder(tmp: Path, out: Path, overwrite: bool) -> None:
+def _publish_folder(tmp: Path, out: Path, overwrite: bool, marker: str = "trace.json") -> None:
     """Move the finished folder `tmp` to `out` in one rename, replacing a previous output there whole."""
     import os
     import shutil
     import tempfile
     old = None
     if os.path.lexists(out):
-        if not overwrite and not _generate_replaceable(out):  # something wrote there while we generated
+        if not overwrite and not _generate_replaceable(out, marker):  # something wrote there while we generated
             raise CLIError(f"--out {out}: files that are not an irgmotion output appeared there meanwhile; "
                            "pass --overwrite to replace them")
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -169,75 +171,12 @@ def _publish_folder(tmp: Path, out: Path, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def cmd_generate(args) -> int:
-    import json
-    import math
+def _write_output_folder(out: Path, overwrite: bool, fill, marker: str = "trace.json"):
+    """Run `fill(folder)` on a temporary sibling of `out`, then move it into place in one rename: --out always holds
+    one consistent run (no stale files of an earlier run, nothing half-written). Returns what `fill` returns."""
     import os
     import shutil
     import tempfile
-    import time
-
-    from .fileio import write_text
-    from .motion.bvh import joints_to_bvh
-    from .motion.features import features_to_joints
-    from .motion.render import render_motions
-    from .reason.bundle import BundleError, load_bundle
-    from .reason.decoding import DecodeOptions
-    from .reason.pipeline import PromptInputError, check_goal
-
-    # Everything the user passed is checked before the bundle loads (seconds) and generation runs (minutes).
-    try:
-        goal = check_goal(args.text)
-    except PromptInputError as exc:
-        raise CLIError(str(exc)) from None
-    if args.max_rounds < 1:
-        raise CLIError(f"--max-rounds must be at least 1, got {args.max_rounds}")
-    if args.max_new_tokens < 1:
-        raise CLIError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
-    if not (math.isfinite(args.temperature) and args.temperature > 0):
-        raise CLIError(f"--temperature must be a positive number, got {args.temperature}")
-    if not 0 <= args.seed <= 2**32 - 1:
-        raise CLIError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
-    overwrite = getattr(args, "overwrite", False)
-    out = _generate_destination(args.out, overwrite)
-    if args.format == "mp4" and not args.no_render:
-        try:
-            import imageio_ffmpeg
-            imageio_ffmpeg.get_ffmpeg_exe()
-        except Exception:  # ImportError, or no ffmpeg binary for this platform
-            raise CLIError("--format mp4 needs ffmpeg from the imageio-ffmpeg package (pip install imageio-ffmpeg), "
-                           "which is unavailable; use --format gif or --no-render") from None
-    try:
-        bundle = load_bundle(args.bundle)
-    except BundleError as exc:
-        raise CLIError(str(exc)) from None
-    from .reason.pipeline import RULE_STYLES
-    if args.verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
-        raise CLIError(f"--verdict rule needs a bundle whose assessments are in the {' or '.join(RULE_STYLES)} style; "
-                       f"{bundle.root / 'manifest.json'} records {bundle.assessment_style!r}; use --verdict model")
-    reasoner = bundle.reasoner(args.verdict, args.select)
-    args.verdict = reasoner.verdict
-    opts = DecodeOptions(max_new_tokens=args.max_new_tokens, do_sample=args.sample, seed=args.seed,
-                         temperature=args.temperature)
-    started = time.perf_counter()
-    result = reasoner.interleaved([goal], opts, max_rounds=args.max_rounds)[0]
-    seconds = time.perf_counter() - started
-    trace = result.trace
-    print(f"Goal: {goal}")
-    print(f"Analysis: {trace.analysis or '(none)'}")
-    for k, r in enumerate(trace.rounds, 1):
-        size = f"{len(r.motion)} tokens, {len(r.motion) * bundle.vq.unit_length} frames" if r.motion else "no motion"
-        print(f"Round {k}: generated {size}")
-        if r.assessment:
-            print(f"  Assessment: {r.assessment}")
-        if r.refinement:
-            print(f"  Refinement: {r.refinement}")
-    for w in result.warnings:
-        print(f"warning: {w}")
-    if not trace.final_motion:
-        raise CLIError("the model produced no motion; try --sample with another --seed")
-    # The whole output set is written into a temporary sibling folder and moved into place in one rename, so
-    # --out always holds one consistent run: no stale round files of an earlier run, nothing half-written.
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.partial-", dir=out.parent))
@@ -247,42 +186,147 @@ def cmd_generate(args) -> int:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual permissions
-        round_joints, titles = [], []
-        for k, r in enumerate(trace.rounds, 1):
-            if r.motion:
-                feats = bundle.vq.decode([r.motion])[0]
-                joints = features_to_joints(feats.astype(np.float64)).astype(np.float32)
-                save_npy(tmp / f"round_{k}_joints.npy", joints)
-                round_joints.append(joints)
-                titles.append(f"round {k}" + (" (answer)" if k - 1 == result.answer_round else ""))
-        final_feats = bundle.vq.decode([result.answer_motion])[0]
-        final_joints = features_to_joints(final_feats.astype(np.float64)).astype(np.float32)
-        save_npy(tmp / "final_features.npy", final_feats)
-        save_npy(tmp / "final_joints.npy", final_joints)
-        joints_to_bvh(final_joints, tmp / "final.bvh")
-        render_name = f"rounds.{args.format}"
-        if not args.no_render:
-            try:
-                render_motions(round_joints, tmp / render_name, titles=titles, suptitle=goal[:80])
-            except (RuntimeError, ValueError) as exc:  # e.g. the ffmpeg writer failing mid-file
-                raise CLIError(f"--format {args.format}: rendering {render_name} failed "
-                               f"({' '.join(str(exc).split())[:200]}); try --format gif or --no-render") from None
-        record = {"goal": goal, "mode": result.mode, "generation_seconds": seconds, "text": result.text,
-                  "n_generations": trace.n_generations, "finished": trace.finished, "warnings": result.warnings,
-                  "verdict": args.verdict, "select": args.select,
-                  "answer_round": result.answer_round + 1,  # numbered from 1, as printed and as the round_K files
-                  **trace.to_dict()}
-        write_text(tmp / "trace.json", json.dumps(record, indent=2))
-        _publish_folder(tmp, out, overwrite)
+        result = fill(tmp)
+        _publish_folder(tmp, out, overwrite, marker)
+        return result
     except OSError as exc:
         raise CLIError(f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"Final motion: round {result.answer_round + 1} of {len(trace.rounds)} ({args.select}), {len(final_joints)} "
-          f"frames; reasoning took {seconds:.2f} s")
+
+
+def _write_generation(folder: Path, motion, render: str | None) -> list[str]:
+    """One goal's files (`Motion.write_folder`) in `folder`; a failing video writer becomes one clear line."""
+    try:
+        return motion.write_folder(folder, render)
+    except (RuntimeError, ValueError) as exc:  # e.g. the ffmpeg writer failing mid-file
+        raise CLIError(f"--format {render}: rendering rounds.{render} failed ({' '.join(str(exc).split())[:200]}); "
+                       "try --format gif or --no-render") from None
+
+
+def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str = "best"):
+    """The API object over a bundle, for a command: a bad bundle or a verdict it cannot take is one clear line."""
+    from .api import MotionReasoner
+    from .reason.bundle import BundleError, load_bundle
+    from .reason.pipeline import RULE_STYLES
+    try:
+        bundle = load_bundle(bundle_dir)
+    except BundleError as exc:
+        raise CLIError(str(exc)) from None
+    if verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
+        raise CLIError(f"--verdict rule needs a bundle whose assessments are in the {' or '.join(RULE_STYLES)} style; "
+                       f"{bundle.root / 'manifest.json'} records {bundle.assessment_style!r}; use --verdict model")
+    return MotionReasoner(bundle, verdict, select)
+
+
+def _check_generate_flags(args) -> None:
+    """generate's numbers and --format, checked before the bundle loads (seconds) and generation runs (minutes)."""
+    if args.max_rounds < 1:
+        raise CLIError(f"--max-rounds must be at least 1, got {args.max_rounds}")
+    if args.max_new_tokens < 1:
+        raise CLIError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise CLIError(f"--temperature must be a positive number, got {args.temperature}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise CLIError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
+    if args.format == "mp4" and not args.no_render:
+        try:
+            import imageio_ffmpeg
+            imageio_ffmpeg.get_ffmpeg_exe()
+        except Exception:  # ImportError, or no ffmpeg binary for this platform
+            raise CLIError("--format mp4 needs ffmpeg from the imageio-ffmpeg package (pip install imageio-ffmpeg), "
+                           "which is unavailable; use --format gif or --no-render") from None
+
+
+def cmd_generate(args) -> int:
+    from .reason.pipeline import PromptInputError, check_goal
+    if args.prompts is not None:
+        if args.text is not None:
+            raise CLIError("give either a goal text or --prompts FILE, not both")
+        return _generate_batch(args)
+    if args.text is None:
+        raise CLIError("give the goal text, e.g. irgmotion generate \"a person jumps twice\", or --prompts FILE")
+    # Everything the user passed is checked before the bundle loads (seconds) and generation runs (minutes).
+    try:
+        goal = check_goal(args.text)
+    except PromptInputError as exc:
+        raise CLIError(str(exc)) from None
+    _check_generate_flags(args)
+    overwrite = getattr(args, "overwrite", False)
+    out = _generate_destination(args.out, overwrite)
+    reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+    motion = reasoner.generate(goal, max_rounds=args.max_rounds, sample=args.sample, seed=args.seed,
+                               temperature=args.temperature, max_new_tokens=args.max_new_tokens)
+    print(f"Goal: {goal}")
+    print(f"Analysis: {motion.analysis or '(none)'}")
+    for k, r in enumerate(motion.rounds, 1):
+        size = f"{len(r.tokens)} tokens, {len(r.features)} frames" if r.tokens else "no motion"
+        print(f"Round {k}: generated {size}")
+        if r.assessment:
+            print(f"  Assessment: {r.assessment}")
+        if r.refinement:
+            print(f"  Refinement: {r.refinement}")
+    for w in motion.warnings:
+        print(f"warning: {w}")
+    if motion.joints is None:
+        raise CLIError("the model produced no motion; try --sample with another --seed")
+    render = None if args.no_render else args.format
+    _write_output_folder(out, overwrite, lambda tmp: _write_generation(tmp, motion, render))
+    print(f"Final motion: round {motion.answer_round + 1} of {len(motion.rounds)} ({args.select}), "
+          f"{len(motion.joints)} frames; reasoning took {motion.seconds:.2f} s")
     print(f"wrote {out}/: final_features.npy, final_joints.npy, final.bvh, trace.json"
-          + ("" if args.no_render else f", {render_name}"))
+          + ("" if render is None else f", rounds.{render}"))
+    return 0
+
+
+def _generate_batch(args) -> int:
+    """generate --prompts FILE: every goal in one batched decoding call (one per distinct max_rounds, or seed with
+    --sample), then --out/0001, 0002, ... (each as one goal's --out) and --out/index.jsonl, published together."""
+    import json
+
+    from .fileio import write_text
+    from .prompts import PromptFileError, read_prompts
+    try:
+        prompts = read_prompts(args.prompts)
+    except PromptFileError as exc:
+        raise CLIError(str(exc)) from None
+    _check_generate_flags(args)
+    overwrite = getattr(args, "overwrite", False)
+    out = _generate_destination(args.out, overwrite, marker="index.jsonl")
+    reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+    if not args.sample and any(p.seed is not None for p in prompts):
+        print(f"note: {args.prompts} gives seeds; they apply with --sample only (decoding is greedy)")
+    motions = reasoner.generate([p.text for p in prompts], sample=args.sample,
+                                max_rounds=[p.max_rounds or args.max_rounds for p in prompts],
+                                seed=[args.seed if p.seed is None else p.seed for p in prompts],
+                                temperature=args.temperature, max_new_tokens=args.max_new_tokens)
+    width = max(4, len(str(len(prompts))))
+    render = None if args.no_render else args.format
+
+    def fill(folder: Path) -> list[dict]:
+        index = []
+        for k, (prompt, motion) in enumerate(zip(prompts, motions), 1):
+            name = f"{k:0{width}d}"
+            (folder / name).mkdir()
+            files = _write_generation(folder / name, motion, render)
+            index.append({"folder": name, "line": prompt.line, "goal": motion.goal,
+                          "answer_round": None if motion.answer_round is None else motion.answer_round + 1,
+                          "n_generations": sum(r.tokens is not None for r in motion.rounds),
+                          "frames": 0 if motion.joints is None else len(motion.joints),
+                          "files": files, "warnings": motion.warnings})
+        write_text(folder / "index.jsonl", "".join(json.dumps(row) + "\n" for row in index))
+        return index
+
+    index = _write_output_folder(out, overwrite, fill, marker="index.jsonl")
+    for row in index:
+        made = (f"round {row['answer_round']} of {row['n_generations']}, {row['frames']} frames"
+                if row["frames"] else "no motion")
+        print(f"{row['folder']}: {made}: {row['goal'][:70]}")
+        for w in row["warnings"]:
+            print(f"  warning: {w}")
+    seconds = sum({m.seconds for m in motions})  # one time per batched call
+    print(f"wrote {out}/: {len(index)} folders and index.jsonl; reasoning took {seconds:.2f} s")
     return 0
 
 
@@ -354,7 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_data)
 
     p = sub.add_parser("generate", help="text -> motion through interleaved generation, assessment and refinement")
-    p.add_argument("text", help="the goal, e.g. \"a person walks forward and waves the right hand\"")
+    p.add_argument("text", nargs="?", default=None,
+                   help="the goal, e.g. \"a person walks forward and waves the right hand\"")
+    p.add_argument("--prompts", default=None, metavar="FILE",
+                   help="many goals, decoded in one batched call: text lines, or JSONL lines {\"text\": ..., optional "
+                        "\"seed\", \"max_rounds\"}; writes --out/0001, 0002, ... and --out/index.jsonl")
     p.add_argument("--out", default="irgmotion_out")
     p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
@@ -375,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace --out even when it holds files that are not a previous generate output "
                         "(an empty folder or a previous output, with its trace.json, is always replaced whole)")
     p.set_defaults(func=cmd_generate)
+
+    from .assess_cli import add_parsers as add_assess_parsers
+    add_assess_parsers(sub)
 
     from .engine.cli import add_parsers as add_engine_parsers
     from .tokenizer.cli import add_parsers as add_tokenizer_parsers

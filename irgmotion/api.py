@@ -1,0 +1,368 @@
+"""The public Python face: one loaded model that generates, assesses and captions motions, each batched.
+
+    from irgmotion import MotionReasoner
+    r = MotionReasoner.from_pretrained()         # the embedded bundle; from_pretrained(DIR) for another
+    m = r.generate("a person jumps twice")        # a Motion: .joints (T, 22, 3), .features (T, 263), .rounds
+    m.save("jump.bvh")                            # .npy (joints), .bvh, .gif or .mp4
+    r.assess("a person jumps twice", m.joints)    # {"level": 0-3 or None, "score": level / 3, ...}
+    r.caption(m.joints)                           # one line of text
+
+A list in gives a list out, decoded in one batched call. The command line (`generate`, `assess`, `caption`)
+is a shell over this object.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .reason.replies import (
+    level_name,
+    read_assessment,
+    read_caption,
+    read_instruction,
+    rule_assessment,
+)
+
+DEFAULT_MAX_NEW_TOKENS = 1400  # the trace's token budget, as `irgmotion generate`
+MAX_FRAMES = 196  # the longest motion the model was trained to read (the datasets' cap); longer input is cut
+
+
+def motion_features(motion, name: str = "motion", dataset: str = "humanml3d") -> tuple[np.ndarray, list[str]]:
+    """Raw features (T, D) of a motion given as joints (T, J, 3) in metres or features (T, D), and warnings.
+    ValueError (naming `name`) for a wrong shape, NaN or inf, implausible joint scale, or too few frames."""
+    from .motion.features import joints_to_features
+    from .motion.io import MotionFileError, check_finite_result, validate_motion
+    try:
+        data = np.asarray(motion)
+    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        raise ValueError(f"{name}: not an array of numbers ({type(exc).__name__})") from None
+    if data.dtype == object:
+        raise ValueError(f"{name}: not an array of numbers")
+    m = validate_motion(data, name, dataset)  # shape, NaN/inf, float32 range
+    if m.kind == "joints":
+        joints = m.checked_joints()  # millimetres, zero-length bones: refused
+        with np.errstate(all="ignore"):
+            feats = joints_to_features(joints, m.skeleton).astype(np.float32)
+        try:
+            feats = check_finite_result(feats, name, "features")
+        except MotionFileError as exc:
+            raise ValueError(str(exc)) from None
+    else:
+        feats = m.data
+    unit = 4  # frames per motion token
+    if len(feats) < unit:
+        extra = " (joints give one frame fewer)" if m.kind == "joints" else ""
+        raise ValueError(f"{name}: {len(feats)} frame(s) of features{extra}; at least {unit} are needed (one motion "
+                         "token)")
+    warnings = []
+    if len(feats) > MAX_FRAMES:
+        warnings.append(f"{name}: {len(feats)} frames; the model reads the first {MAX_FRAMES}")
+        feats = feats[:MAX_FRAMES]
+    return feats, warnings
+
+
+@dataclass
+class MotionRound:
+    """One generation of the trace: its motion (None when the round made none) and the assessment of it."""
+    tokens: list[int] | None
+    features: np.ndarray | None
+    joints: np.ndarray | None
+    assessment: str = ""
+    refinement: str = ""
+
+    @property
+    def level(self) -> int | None:
+        from .engine.assessment import level_of
+        return level_of(self.assessment)
+
+
+@dataclass
+class Motion:
+    """A generated motion: the answer (`features`, `joints`; None when the model made no motion), every round,
+    and the reasoning text. `answer_round` indexes `rounds` (from 0)."""
+    goal: str
+    features: np.ndarray | None
+    joints: np.ndarray | None
+    rounds: list[MotionRound]
+    answer_round: int | None
+    trace: str
+    analysis: str = ""
+    finished: bool = False
+    warnings: list[str] = field(default_factory=list)
+    verdict: str = "model"
+    select: str = "last"
+    seconds: float = 0.0  # wall time of the batched decoding call this motion was part of
+    record: dict = field(default_factory=dict, repr=False)  # the parsed trace, as trace.json writes it
+
+    def save(self, path: str | Path, fps: float = 20) -> Path:
+        """Write the answer by suffix: .npy (joints), .bvh, .gif or .mp4 (an animation)."""
+        from .fileio import save_npy
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".npy", ".bvh", ".gif", ".mp4"):
+            raise ValueError(f"{path}: unknown suffix; use .npy (joints), .bvh, .gif or .mp4")
+        if self.joints is None:
+            raise ValueError(f"no motion to save: the model made none for {self.goal!r}")
+        if suffix == ".npy":
+            save_npy(path, self.joints)
+        elif suffix == ".bvh":
+            from .motion.bvh import joints_to_bvh
+            joints_to_bvh(self.joints, path, fps=fps)
+        else:
+            from .motion.render import render_motions
+            render_motions([self.joints], path, titles=[self.goal[:60]], fps=fps)
+        return path
+
+    def to_dict(self) -> dict:
+        """What `irgmotion generate` writes as trace.json (answer_round counts from 1 there, as the round files)."""
+        return {"goal": self.goal, "generation_seconds": self.seconds, "text": self.trace,
+                "n_generations": sum(r.tokens is not None for r in self.rounds), "verdict": self.verdict,
+                "select": self.select, **self.record, "warnings": self.warnings, "finished": self.finished,
+                "answer_round": None if self.answer_round is None else self.answer_round + 1}
+
+    def write_folder(self, folder: str | Path, render: str | None = "gif") -> list[str]:
+        """Write the files of `irgmotion generate` into the existing `folder`: round_K_joints.npy per round,
+        final_features.npy, final_joints.npy, final.bvh (when there is a motion), rounds.gif or .mp4 (render: "gif",
+        "mp4" or None), trace.json. Returns the names written. Each file is written atomically, not the folder."""
+        import json
+
+        from .fileio import save_npy, write_text
+        folder = Path(folder)
+        names, joints, titles = [], [], []
+        for k, r in enumerate(self.rounds, 1):
+            if r.joints is not None:
+                save_npy(folder / f"round_{k}_joints.npy", r.joints)
+                names.append(f"round_{k}_joints.npy")
+                joints.append(r.joints)
+                titles.append(f"round {k}" + (" (answer)" if k - 1 == self.answer_round else ""))
+        if self.joints is not None:
+            from .motion.bvh import joints_to_bvh
+            save_npy(folder / "final_features.npy", self.features)
+            save_npy(folder / "final_joints.npy", self.joints)
+            joints_to_bvh(self.joints, folder / "final.bvh")
+            names += ["final_features.npy", "final_joints.npy", "final.bvh"]
+        names.append("trace.json")
+        if render and joints:
+            from .motion.render import render_motions
+            render_motions(joints, folder / f"rounds.{render}", titles=titles, suptitle=self.goal[:80])
+            names.append(f"rounds.{render}")
+        write_text(folder / "trace.json", json.dumps(self.to_dict(), indent=2))
+        return names
+
+
+def _per_goal(value, n: int, what: str, check) -> list:
+    """One value per goal from a single value or a list of n."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"{what}: {len(values)} values for {n} goals")
+    for v in values:
+        check(v)
+    return values
+
+
+class MotionReasoner:
+    """A bundle's models behind one object. `verdict` ("rule" or "model"; default: rule where the bundle's
+    assessment style allows it) and `select` ("best", "best-earliest", "last") are those of `irgmotion generate`;
+    they apply to `generate`, and the verdict to `assess` too."""
+
+    def __init__(self, bundle, verdict: str | None = None, select: str = "best", max_rounds: int = 6,
+                 batch_size: int = 32):
+        _check_rounds(max_rounds)
+        self.bundle = bundle
+        self.reasoner = bundle.reasoner(verdict, select)
+        self.max_rounds, self.batch_size = max_rounds, batch_size
+        self._evaluator = None
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, *, verdict: str | None = None, select: str = "best",
+                        max_rounds: int = 6, device: str = "cpu") -> MotionReasoner:
+        """Load a bundle directory (default: the one embedded in the package) offline."""
+        from .reason.bundle import load_bundle
+        bundle = load_bundle(path)
+        if device != "cpu":
+            bundle.llm.model.to(device)
+            bundle.vq.model.to(device)
+        return cls(bundle, verdict, select, max_rounds)
+
+    @property
+    def verdict(self) -> str:
+        return self.reasoner.verdict
+
+    @property
+    def select(self) -> str:
+        return self.reasoner.select
+
+    # ---- inputs -----------------------------------------------------------------------------
+    @staticmethod
+    def _texts(texts, what: str = "texts") -> tuple[list[str], bool]:
+        from .reason.pipeline import PromptInputError, check_goal
+        single = isinstance(texts, str)
+        items = [texts] if single else list(texts)
+        if not items:
+            raise ValueError(f"{what}: empty list")
+        out = []
+        for i, t in enumerate(items):
+            try:
+                out.append(check_goal(t))
+            except PromptInputError as exc:
+                raise ValueError(f"{what}{'' if single else f'[{i}]'}: {exc}") from None
+        return out, single
+
+    def _features(self, motions, what: str = "motions") -> tuple[list[np.ndarray], list[list[str]], bool]:
+        single = isinstance(motions, np.ndarray) or hasattr(motions, "shape")
+        items = [motions] if single else list(motions)
+        if not items:
+            raise ValueError(f"{what}: empty list")
+        from .motion.skeleton import skeleton_for_dim
+        dataset = skeleton_for_dim(self.bundle.vq.config.input_dim).name
+        pairs = [motion_features(m, "motion" if single else f"{what}[{i}]", dataset) for i, m in enumerate(items)]
+        return [f for f, _ in pairs], [w for _, w in pairs], single
+
+    def _pairs(self, texts, motions):
+        """Checked texts and motion features, pair by pair: one text with one motion, or two lists of one length."""
+        goals, single = self._texts(texts)
+        feats, notes, single_motion = self._features(motions)
+        if single != single_motion:
+            raise ValueError("give one text with one motion array, or a list of texts with a list of motions")
+        if len(goals) != len(feats):
+            raise ValueError(f"{len(goals)} texts but {len(feats)} motions")
+        return goals, feats, notes, single
+
+    def _opts(self, max_new_tokens: int):
+        from .reason.decoding import DecodeOptions
+        return DecodeOptions(max_new_tokens=max_new_tokens, batch_size=self.batch_size)
+
+    def _tokens(self, feats: list[np.ndarray]) -> list[list[int]]:
+        return [ids.tolist() for ids in self.bundle.vq.encode(feats)]
+
+    # ---- generation ---------------------------------------------------------------------------
+    def generate(self, text, *, max_rounds=None, sample: bool = False, seed=0, temperature: float = 1.0,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS):
+        """Text -> Motion through interleaved generation, assessment and refinement; a list -> a list of Motion.
+        `max_rounds` and `seed` may be one value or one per goal; goals that share them decode in one batched call
+        (with greedy decoding the seed plays no part)."""
+        from .reason.decoding import DecodeOptions
+        goals, single = self._texts(text, "text")
+        n = len(goals)
+        rounds = _per_goal(self.max_rounds if max_rounds is None else max_rounds, n, "max_rounds", _check_rounds)
+        seeds = _per_goal(seed, n, "seed", _check_seed)
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature}")
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        groups: dict[tuple, list[int]] = {}
+        for i in range(n):
+            groups.setdefault((rounds[i], seeds[i] if sample else seeds[0]), []).append(i)
+        out: list = [None] * n
+        for (cap, group_seed), idx in groups.items():
+            opts = DecodeOptions(max_new_tokens=max_new_tokens, do_sample=sample, seed=group_seed,
+                                 temperature=temperature, batch_size=self.batch_size)
+            started = time.perf_counter()
+            results = self.reasoner.interleaved([goals[i] for i in idx], opts, max_rounds=cap)
+            seconds = time.perf_counter() - started
+            for i, result in zip(idx, results):
+                out[i] = self._motion(result, seconds)
+        return out[0] if single else out
+
+    def _motion(self, result, seconds: float) -> Motion:
+        from .motion.features import features_to_joints
+        trace = result.trace
+        made = [r.motion for r in trace.rounds if r.motion]
+        decoded = iter(self.bundle.vq.decode(made)) if made else iter(())
+        rounds = []
+        for r in trace.rounds:
+            feats = next(decoded) if r.motion else None
+            joints = None if feats is None else features_to_joints(feats.astype(np.float64)).astype(np.float32)
+            rounds.append(MotionRound(r.motion, feats, joints, r.assessment, r.refinement))
+        k = result.answer_round
+        feats, joints = (None, None) if k is None else (rounds[k].features, rounds[k].joints)
+        parsed = trace.to_dict()
+        parsed.pop("warnings")
+        return Motion(result.goal, feats, joints, rounds, k, result.text,
+                      trace.analysis, trace.finished, list(result.warnings), self.verdict, self.select, seconds,
+                      {"mode": result.mode, **parsed})
+
+    # ---- single-step tasks ---------------------------------------------------------------------
+    def assess(self, texts, motions):
+        """How well each motion fits its text: a dict per pair (one text and one motion: one dict) with
+        `level` (0 poor, 1 partial, 2 close, 3 perfect; None when the assessment states none), `level_name`,
+        `score` (level / 3, or None), `assessment`, `refinement` (the instruction to fix the motion), `verdict`
+        (who judged: "rule" or "model") and `warnings`. Motions: joints (T, 22, 3) or features (T, 263)."""
+        from .reason.pipeline import ASSESSMENT_MAX_TOKENS
+        goals, feats, notes, single = self._pairs(texts, motions)
+        tokens = self._tokens(feats)
+        replies = self.reasoner.assess(goals, tokens, self._opts(ASSESSMENT_MAX_TOKENS))
+        rows, unjudged = [], []
+        for i, reply in enumerate(replies):
+            assessment, level, warnings = read_assessment(reply)
+            row = {"text": goals[i], "level": level, "assessment": assessment, "refinement": None,
+                   "verdict": "model", "warnings": notes[i] + warnings}
+            if self.verdict == "rule":
+                ruled = rule_assessment(assessment, self.reasoner.assessment_style)
+                if ruled is None:
+                    row["warnings"].append("the assessment's descriptions are not canonical; kept the model's verdict")
+                else:
+                    row["assessment"], row["level"], row["refinement"] = ruled
+                    row["verdict"] = "rule"
+                    row["warnings"] = [w for w in row["warnings"] if "no alignment level" not in w]
+            if row["refinement"] is None:
+                unjudged.append(i)
+            rows.append(row)
+        if unjudged:  # the model's own instruction (the rule wrote the others)
+            replies = self.reasoner.instruct([goals[i] for i in unjudged], [tokens[i] for i in unjudged],
+                                             self._opts(96))
+            for i, reply in zip(unjudged, replies):
+                rows[i]["refinement"], warnings = read_instruction(reply)
+                rows[i]["warnings"] += warnings
+        for row in rows:
+            level = row["level"]
+            row["level_name"] = level_name(level)
+            row["score"] = None if level is None else level / 3
+        return rows[0] if single else rows
+
+    def caption(self, motions, details: bool = False):
+        """One line of text per motion (one motion: one string). details=True: dicts with "caption" and
+        "warnings" (an empty caption when the model wrote none)."""
+        feats, notes, single = self._features(motions)
+        replies = self.reasoner.caption(self._tokens(feats), self._opts(48))
+        rows = []
+        for reply, note in zip(replies, notes):
+            caption, warnings = read_caption(reply)
+            rows.append({"caption": caption, "warnings": note + warnings} if details else caption)
+        return rows[0] if single else rows
+
+    def similarity(self, texts, motions) -> list[dict] | None:
+        """The bundle's evaluator on each (text, motion) pair: {"evaluator": kind, "distance": Euclidean distance
+        of the two embeddings (lower: a better match; MM-Dist averages it), "similarity": their cosine (higher:
+        better)}. None when the bundle has no evaluator."""
+        goals, feats, _, _ = self._pairs(texts, motions)
+        evaluator = self._load_evaluator()
+        if evaluator is None:
+            return None
+        t, m = evaluator.embed_texts(goals), evaluator.embed_motions(feats)
+        distance = np.linalg.norm(t - m, axis=1)
+        cosine = (t * m).sum(1) / np.maximum(np.linalg.norm(t, axis=1) * np.linalg.norm(m, axis=1), 1e-12)
+        return [{"evaluator": evaluator.kind, "distance": float(d), "similarity": float(c)}
+                for d, c in zip(distance, cosine)]
+
+    def _load_evaluator(self):
+        if self._evaluator is None:
+            kinds = self.bundle.evaluators
+            if not kinds:
+                return None
+            from .evaluator.registry import load_evaluator
+            self._evaluator = load_evaluator(next(iter(kinds.values())))
+        return self._evaluator
+
+
+def _check_rounds(value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"max_rounds must be a positive integer, got {value!r}")
+
+
+def _check_seed(value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**32 - 1:
+        raise ValueError(f"seed must be an integer between 0 and {2**32 - 1}, got {value!r}")

@@ -168,7 +168,7 @@ class MotionReasoner:
     assessment style allows it) and `select` ("best", "best-earliest", "last") are those of `irgmotion generate`;
     they apply to `generate`, and the verdict to `assess` too."""
 
-    def __init__(self, bundle, verdict: str | None = None, select: str = "best", max_rounds: int = 6,
+    def __init__(self, bundle, verdict: str | None = None, select: str | None = None, max_rounds: int = 6,
                  batch_size: int = 32):
         _check_rounds(max_rounds)
         self.bundle = bundle
@@ -177,7 +177,7 @@ class MotionReasoner:
         self._evaluator = None
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, *, verdict: str | None = None, select: str = "best",
+    def from_pretrained(cls, path: str | Path | None = None, *, verdict: str | None = None, select: str | None = None,
                         max_rounds: int = 6, device: str = "cpu") -> MotionReasoner:
         """Load a bundle directory (default: the one embedded in the package) offline."""
         from .reason.bundle import load_bundle

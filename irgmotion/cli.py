@@ -205,7 +205,7 @@ def _write_generation(folder: Path, motion, render: str | None) -> list[str]:
                        "try --format gif or --no-render") from None
 
 
-def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str = "best"):
+def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str | None = None):
     """The API object over a bundle, for a command: a bad bundle or a verdict it cannot take is one clear line."""
     from .api import MotionReasoner
     from .reason.bundle import BundleError, load_bundle

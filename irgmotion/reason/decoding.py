@@ -35,7 +35,7 @@ class DecodeOptions:
     seed: int | None = None
     batch_size: int = 16
     num_beams: int = 1  # beam search (with do_sample=False): keeps the likeliest whole continuation
-    progress: bool = False  # a progress bar over the batches on stderr (long benchmarks)
+    progress: bool = False  # a progress bar over the prompts on stderr (long benchmarks)
 
 
 @dataclass
@@ -67,9 +67,9 @@ class _Row:
     """One prompt's state in a batch: its context tokens (as the model sees them) and their cache columns."""
     __slots__ = ("columns", "forced", "ids", "index", "limit", "made", "marks", "open_at")
 
-    def __init__(self, index: int, ids: list[int], first_column: int):
+    def __init__(self, index: int, ids: list[int]):
         self.index, self.ids = index, ids
-        self.columns = list(range(first_column, first_column + len(ids)))
+        self.columns: list[int] = []  # set where the row's entries are placed in a cache
         self.forced: deque[int] = deque()
         self.limit = 0
         self.made: list[int] = []  # tokens the model generated in the current segment
@@ -130,7 +130,7 @@ class _BatchDecoder:
         rows = []
         while pending and len(rows) < n:
             index, ids = pending.popleft()
-            row = _Row(index, list(ids), 0)
+            row = _Row(index, list(ids))
             if self._start_segment(row):
                 rows.append(row)
             else:
@@ -265,7 +265,7 @@ class _BatchDecoder:
         tail = [k for k, sure in candidates if not sure]
         if tail:  # transformers' stop-string rule on the last tokens of every row that may stop, at once
             span = self.stop_strings.maximum_token_len
-            windows = [(rows[k].ids + [tokens[k]])[-span:] for k in tail]
+            windows = [rows[k].ids[max(0, len(rows[k].ids) - span + 1):] + [tokens[k]] for k in tail]
             width = max(len(w) for w in windows)
             pad = self.tok.pad_token_id
             hits = self.stop_strings(torch.tensor([[pad] * (width - len(w)) + w for w in windows]), None)

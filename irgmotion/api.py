@@ -6,6 +6,7 @@
     m.save("jump.bvh")                            # .npy (joints), .bvh, .gif or .mp4
     r.assess("a person jumps twice", m.joints)    # {"level": 0-3 or None, "score": level / 3, ...}
     r.caption(m.joints)                           # one line of text
+    r.refine(m.joints, "jump higher", goals="a person jumps twice")  # a Motion: the instructed refinement
 
 A list in gives a list out, decoded in one batched call. The command line (`generate`, `assess`, `caption`)
 is a shell over this object.
@@ -153,6 +154,14 @@ class Motion:
         return names
 
 
+@dataclass
+class Steered:
+    """The result of `MotionReasoner.steer`: the goal as the instruction updated it, and the refined motion."""
+    goal: str
+    instruction: str
+    motion: Motion
+
+
 def _per_goal(value, n: int, what: str, check) -> list:
     """One value per goal from a single value or a list of n."""
     values = list(value) if isinstance(value, (list, tuple)) else [value] * n
@@ -268,14 +277,13 @@ class MotionReasoner:
         return out[0] if single else out
 
     def _motion(self, result, seconds: float) -> Motion:
-        from .motion.features import features_to_joints
         trace = result.trace
         made = [r.motion for r in trace.rounds if r.motion]
         decoded = iter(self.bundle.vq.decode(made)) if made else iter(())
         rounds = []
         for r in trace.rounds:
             feats = next(decoded) if r.motion else None
-            joints = None if feats is None else features_to_joints(feats.astype(np.float64)).astype(np.float32)
+            joints = None if feats is None else _joints(feats)
             rounds.append(MotionRound(r.motion, feats, joints, r.assessment, r.refinement))
         k = result.answer_round
         feats, joints = (None, None) if k is None else (rounds[k].features, rounds[k].joints)
@@ -334,6 +342,43 @@ class MotionReasoner:
             rows.append({"caption": caption, "warnings": note + warnings} if details else caption)
         return rows[0] if single else rows
 
+    def refine(self, motions, instructions, goals=None):
+        """Instructed refinement (the stage-1 task): each motion changed as its instruction says ("jump higher",
+        "use the left hand instead"). `goals` are what the motions were made for; the prompt states them beside
+        the instruction (without them, the model's own caption of each motion stands in). One motion: one Motion
+        (its single round holds the refined motion; joints None when the model made none); lists: a list."""
+        feats, notes, single = self._features(motions)
+        orders, single_order = self._texts(instructions, "instructions")
+        if single != single_order or len(orders) != len(feats):
+            raise ValueError(f"give one instruction per motion: {len(orders)} instructions for {len(feats)} motions")
+        if goals is None:
+            goals = [c or "a person moves." for c in self.caption(feats)]
+        else:
+            goals, single_goal = self._texts(goals, "goals")
+            if single_goal != single or len(goals) != len(feats):
+                raise ValueError(f"give one goal per motion: {len(goals)} goals for {len(feats)} motions")
+        started = time.perf_counter()
+        refined = self.reasoner.refine(goals, self._tokens(feats), orders, self._opts(64))
+        seconds = time.perf_counter() - started
+        made = [ids for ids in refined if ids]
+        decoded = iter(self.bundle.vq.decode(made)) if made else iter(())
+        out = []
+        for goal, order, ids, note in zip(goals, orders, refined, notes):
+            feats_i = next(decoded) if ids else None
+            joints = None if feats_i is None else _joints(feats_i)
+            warnings = list(note) + ([] if ids else ["the model made no refined motion"])
+            out.append(Motion(goal, feats_i, joints, [MotionRound(ids, feats_i, joints, refinement=order)],
+                              0 if ids else None, order, warnings=warnings, verdict=self.verdict,
+                              select="refine", seconds=seconds, finished=True))
+        return out[0] if single else out
+
+    def steer(self, goal: str, motion, instruction: str) -> Steered:
+        """A user's own instruction on the current motion of `goal` ("jump higher", "use the left hand instead"),
+        as chat and the web studio apply it: the refined motion, and the goal updated by the instruction (what the
+        next assessment judges against)."""
+        refined = self.refine(motion, instruction, goals=goal)
+        return Steered(goal=refined.goal, instruction=instruction, motion=refined)
+
     def similarity(self, texts, motions) -> list[dict] | None:
         """The bundle's evaluator on each (text, motion) pair: {"evaluator": kind, "distance": Euclidean distance
         of the two embeddings (lower: a better match; MM-Dist averages it), "similarity": their cosine (higher:
@@ -356,6 +401,11 @@ class MotionReasoner:
             from .evaluator.registry import load_evaluator
             self._evaluator = load_evaluator(next(iter(kinds.values())))
         return self._evaluator
+
+
+def _joints(features: np.ndarray) -> np.ndarray:
+    from .motion.features import features_to_joints
+    return features_to_joints(features.astype(np.float64)).astype(np.float32)
 
 
 def _check_rounds(value) -> None:

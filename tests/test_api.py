@@ -120,7 +120,25 @@ def test_assess_and_caption_are_batched_and_cut(reasoner, sample, monkeypatch):
 
 
 @needs_bundle
+def test_refine_and_steer_are_batched_and_give_motions(reasoner, sample, monkeypatch):
+    feats, joints = sample
+    refine = _calls(monkeypatch, reasoner.reasoner, "refine")
+    out = reasoner.refine([joints, feats], ["Jump twice.", "Walk forward 4 steps."], goals=["a person jumps", "a man walks"])
+    assert refine == [2] and [m.goal for m in out] == ["a person jumps", "a man walks"]
+    for m in out:
+        assert m.answer_round == 0 and len(m.rounds) == 1 and m.joints.shape == (len(m.features), 22, 3)
+    caption = _calls(monkeypatch, reasoner.reasoner, "caption")
+    one = reasoner.refine(feats, "Jump twice.")  # no goal: the model's caption of the motion stands in
+    assert caption == [1] and one.goal and one.rounds[0].refinement == "Jump twice."
+    steered = reasoner.steer("a person jumps twice", joints, "jump three times")
+    assert steered.instruction == "jump three times" and steered.goal and steered.motion.joints is not None
+
+
+@needs_bundle
 @pytest.mark.parametrize("call, message", [
+    (lambda r, f, j: r.refine([f, f], ["a"]), "one instruction per motion"),
+    (lambda r, f, j: r.refine(f, "a", goals=["x", "y"]), "goals"),
+
     (lambda r, f, j: r.assess("", j), "empty"),
     (lambda r, f, j: r.assess("a person jumps", np.full_like(j, np.nan)), "NaN"),
     (lambda r, f, j: r.assess("a person jumps", f[:, :100]), "neither features nor joints"),

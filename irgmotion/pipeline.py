@@ -92,9 +92,10 @@ def _step(name: str, out: Path, argv: list[str], log) -> None:
 
 
 def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Path], card: str,
-                    assessment_style: str | None = None) -> Path:
+                    assessment_style: str | None = None, corpus: Path | None = None) -> Path:
     """Copy the parts generation needs (no checkpoints) and write the manifest and card. The manifest records the
-    assessment wording the LLM was trained on, which the rule verdict writes in."""
+    assessment wording the LLM was trained on, which the rule verdict writes in; with `corpus`, the LLM directory
+    gets the words of its training captions (goal spelling correction, reason/goal_text.py)."""
     from .reason.bundle import write_manifest
     tmp = bundle.with_name(bundle.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -103,6 +104,8 @@ def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Pat
     shutil.copytree(llm, tmp / "llm", ignore=skip)
     for kind, path in evaluators.items():
         shutil.copytree(path, tmp / "evaluator" / kind, ignore=skip)
+    if corpus is not None:
+        write_caption_words(corpus, tmp / "llm")
     style = {"assessment_style": assessment_style} if assessment_style else {}
     write_manifest(tmp, vq="vq", llm="llm", evaluators={k: f"evaluator/{k}" for k in evaluators},
                    card="MODEL_CARD.md", **style)
@@ -110,6 +113,14 @@ def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Pat
     shutil.rmtree(bundle, ignore_errors=True)
     tmp.rename(bundle)
     return bundle
+
+
+def write_caption_words(corpus: Path, llm_dir: Path) -> Path:
+    from .data.texts import caption_words
+    from .reason.goal_text import WORDS_FILE
+    path = llm_dir / WORDS_FILE
+    write_text(path, json.dumps({"source": f"{Path(corpus).name} train captions", "words": sorted(caption_words(corpus))}))
+    return path
 
 
 def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
@@ -136,7 +147,7 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
     card = (f"# irgmotion bundle ({preset})\n\nBuilt by `irgmotion pipeline --preset {preset} --out {out}`.\n"
             "Figures: see docs/results.md (`irgmotion bench`).\n")
     style = json.loads((engine / "engine.json").read_text())["config"].get("assessment_style")
-    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card, style)
+    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card, style, corpus)
     log(f"bundle written to {bundle}")
     return bundle
 

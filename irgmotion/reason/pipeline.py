@@ -137,6 +137,8 @@ class _RuleTraces:
         self.used = [0] * len(texts)  # tokens of each trace so far, the model's and the rule's
         self.parts = [0] * len(texts)
         self.stop = _CHECK if reasoner.assessment_style == "aligned" else _LEVEL
+        # per trace: each motion (its token text) -> how the model first described it
+        self.seen: list[dict[str, str]] = [{} for _ in texts]
 
     def _tokens(self, text: str) -> int:
         return len(self.r.llm.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -176,6 +178,16 @@ class _RuleTraces:
         if text.rstrip().endswith(stop) and current:
             text = text.rstrip()
             found = DESCRIBED.search(text[opened:])
+            if found:
+                # A motion made again token for token is the same motion: it keeps its first description (the
+                # model, told what to fix, can otherwise "see" the fix in an unchanged motion and call it perfect).
+                motion = text[text.rfind(MOTION_START, 0, opened):text.rfind(MOTION_END, 0, opened)]
+                first = self.seen[i].setdefault(motion, found.group(2))
+                if first != found.group(2):
+                    notes.append(f"round {n_motions}: the motion repeats an earlier one; kept its first description")
+                    start, end = opened + found.start(2), opened + found.end(2)
+                    text = text[:start] + first + text[end:]
+                    found = DESCRIBED.search(text[opened:])
             at = text.rfind(_CHECK, opened)
             # slots: the sizes the model saw are in its check list, which the rule's then replaces
             small = small_in_checks(text[at + len(_CHECK):-len(stop)]) if stop == _LEVEL and at >= 0 else []

@@ -167,6 +167,21 @@ def import_bvh(src, out, rig="auto", labels="auto", skip_bad=False, workers=1, s
     return summary
 
 
+def read_clip_labels(root: str | Path) -> dict[str, dict]:
+    """Clip id -> its labels ({"content": "walk", "style": "elderly"}), for the clips that have any: from a mix's
+    labels.json, else from an import's import.json; {} for a dataset without labels."""
+    root = Path(root)
+    try:
+        if (root / "labels.json").is_file():
+            return json.loads((root / "labels.json").read_text(encoding="utf-8"))
+        if (root / "import.json").is_file():
+            clips = json.loads((root / "import.json").read_text(encoding="utf-8")).get("clips", {})
+            return {cid: info["labels"] for cid, info in clips.items() if info.get("labels")}
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise ValueError(f"{root}: unreadable labels file ({exc})") from None
+    return {}
+
+
 def import_bvh_main(args) -> int:
     """CLI shell: one line and exit code 2 on bad input, a summary line on success."""
     from ..fileio import OutputPathError, check_output_dir

@@ -7,6 +7,8 @@
                                those goals exactly and the others by comparing captions
     C/{train,val,test}.txt     each source's split merged into the same split
     C/Mean.npy, C/Std.npy      recomputed over C's train split (Std grouped per feature block, as HumanML3D's)
+    C/labels.json              clip id -> labels, where a source has them (an import's import.json, a mix's
+                               labels.json): the data engine compares labelled clips by their labels
     C/mix.json                 the sources: path, id prefix, weight, clips per split
     C/index.tsv                one line per clip: id, split, source name, the source's own id
 
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bvh_dataset import read_clip_labels
 from .humanml3d import SPLITS, DatasetError, check_dataset_dir
 
 _NAME = re.compile(r"[a-z0-9]+")
@@ -131,6 +134,11 @@ def mix_datasets(sources: list[str | Path], out: str | Path, weights: list[float
         for ids, n, name in zip(split_ids, keep, names):
             rng = random.Random(f"{seed}:{name}")
             ids["train"] = sorted(rng.sample(ids["train"], n))
+    for root in roots:
+        try:
+            read_clip_labels(root)
+        except ValueError as exc:
+            raise MixError(str(exc)) from None
     for root, ids in zip(roots, split_ids):  # every listed clip has its features (checked before writing)
         for s in SPLITS:
             for i in ids[s]:
@@ -148,10 +156,12 @@ def mix_datasets(sources: list[str | Path], out: str | Path, weights: list[float
         for sub in ("new_joint_vecs", "new_joints", "texts", "programs"):
             (part / sub).mkdir(parents=True)
         merged: dict[str, list[str]] = {s: [] for s in SPLITS}
+        labels: dict[str, dict] = {}
         position: dict[str, tuple[float, int]] = {}  # (place within its source's split in [0, 1), source)
         index, per_source = [], []
         for root, name, ids, w in zip(roots, names, split_ids, weights or [None] * len(roots)):
             counts = {}
+            source_labels = read_clip_labels(root)
             for s in SPLITS:
                 for n, i in enumerate(ids[s]):
                     new = mixed_id(name, i)
@@ -161,6 +171,8 @@ def mix_datasets(sources: list[str | Path], out: str | Path, weights: list[float
                         if (root / sub / f"{i}{ext}").is_file():
                             _place(root / sub / f"{i}{ext}", part / sub / f"{new}{ext}")
                     position[new] = (n / len(ids[s]), len(per_source))
+                    if i in source_labels:
+                        labels[new] = source_labels[i]
                     merged[s].append(new)
                     index.append(f"{new}\t{s}\t{name}\t{i}\n")
                 counts[s] = len(ids[s])
@@ -180,6 +192,8 @@ def mix_datasets(sources: list[str | Path], out: str | Path, weights: list[float
         for s in SPLITS:  # interleaved in proportion, so the first N ids of a split (--limit) sample every source
             order = sorted(merged[s], key=lambda i: position[i])
             (part / f"{s}.txt").write_text("".join(f"{i}\n" for i in order), encoding="utf-8")
+        if labels:  # the data engine compares labelled clips by their labels
+            (part / "labels.json").write_text(json.dumps(labels, indent=0) + "\n", encoding="utf-8")
         (part / "index.tsv").write_text("id\tsplit\tsource\tsource_id\n" + "".join(index), encoding="utf-8")
         summary = {"version": 1, "seed": seed, "sources": per_source,
                    "sizes": {s: len(merged[s]) for s in SPLITS}, "feature_dim": dims[0]}

@@ -8,8 +8,10 @@ Candidates for a goal, from clearly wrong to right:
      count, missing/extra action, swapped order, small amplitude, wrong action)
      and rendered by the procedural engine (procedural corpus only);
   c. the ground truth, assessed as perfect with "No refinements needed.".
-For the procedural corpus every assessment is exact (program difference); for
-captions-only datasets an annotator compares captions.
+For the procedural corpus every assessment is exact (program difference); real clips
+imported with labels (`irgmotion data import-bvh`) are compared by their labels; for
+captions-only datasets an annotator compares captions. A mix of these (`irgmotion data
+mix`) takes, for each (goal, candidate) pair, the first of these that both sides allow.
 """
 from __future__ import annotations
 
@@ -162,18 +164,25 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
 
     from ..data.synth.program import validate_program
     from .programs import analyse_program, assess_programs
+    from ..data.bvh_dataset import read_clip_labels
+    from .annotators import CaptionComparer, EndpointAnnotator, LabelComparer, analyse_caption
+    labels = read_clip_labels(root)  # real mocap imported with labels (or a mix holding such clips)
     annotator = None
     if n_programs < len(clips):  # captions-only goals or candidates (real data, or a mix with real data)
-        from .annotators import CaptionComparer, EndpointAnnotator, analyse_caption
         annotator = EndpointAnnotator(cfg.annotator) if cfg.annotator else CaptionComparer(cfg.seed)
+    by_labels = LabelComparer(cfg.seed)
 
     def assess(goal: Clip, k: int, cand: Clip | None, cand_program=None):
-        """Exact when both motions have programs; otherwise the goal caption against the candidate's caption."""
+        """Exact when both motions have programs, or both labels (the same label fields); otherwise the goal
+        caption against the candidate's caption."""
         goal_program = programs[goal.id]
         cand_program = cand_program or (programs[cand.id] if cand is not None else None)
         if goal_program is not None and cand_program is not None:
             return assess_programs(goal_program, cand_program, rng, cfg.assessment_style)
         t = cand.texts[0]
+        gl, cl = labels.get(goal.id), labels.get(cand.id)
+        if gl and cl and set(gl) == set(cl):
+            return by_labels(captions[goals_index[goal.id]][k], t.caption, gl, cl)
         return annotator(captions[goals_index[goal.id]][k], t.caption, list(goal.texts[k].tokens), list(t.tokens))
 
     goals_index = {c.id: g for g, c in enumerate(clips)}

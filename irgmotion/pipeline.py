@@ -67,8 +67,8 @@ MIX_PRESETS = {
         "mix": ["--weights", "3", "1"],
         "init": True,
         "vq": ["--steps", "1500", "--lr", "2e-4", "--val-every", "250", "--threads", "2", "--max-minutes", "8"],
-        "guo": ["--threads", "2", "--max-minutes", "6"],
-        "tmr": ["--threads", "2", "--max-minutes", "6"],
+        "guo": ["--threads", "2", "--max-minutes", "10"],
+        "tmr": ["--threads", "2", "--max-minutes", "10"],
         # aligned: the embedded bundle's assessment wording, for goals with programs; real clips are assessed
         # by comparing captions and labels
         "engine": ["--limit", "1200", "--n-retrieval", "3", "--n-perturb", "2", "--workers", "2",

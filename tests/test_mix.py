@@ -101,6 +101,24 @@ def test_a_mix_trains_and_feeds_the_engine(tmp_path, sources):
     assert main(["data", "mix", str(corpus), str(real), "--out", str(mix)]) == 0
     assert main(["train-vq", "--data", str(mix), "--out", str(tmp_path / "vq"), "--steps", "4", "--batch-size", "4",
                  "--window", "32", "--val-every", "4", "--threads", "1"]) == 0
+    # fine-tuning on the mix keeps the tokenizer's shape and its normalisation statistics (the codes keep their
+    # meaning for a language model trained on it), not the mix's
+    real_vq = tmp_path / "real_vq"
+    assert main(["train-vq", "--data", str(real), "--out", str(real_vq), "--steps", "2", "--batch-size", "4",
+                 "--window", "32", "--val-every", "2", "--threads", "1", "--width", "32"]) == 0
+    tuned = tmp_path / "tuned"
+    assert main(["train-vq", "--data", str(mix), "--out", str(tuned), "--init", str(real_vq), "--steps", "2",
+                 "--batch-size", "4", "--window", "32", "--val-every", "2", "--threads", "1", "--warmup", "0"]) == 0
+    from irgmotion.tokenizer import MotionTokenizer
+    before, after = MotionTokenizer.from_pretrained(real_vq), MotionTokenizer.from_pretrained(tuned)
+    assert after.config == before.config and after.config.width == 32
+    assert np.array_equal(after.normalizer.mean, before.normalizer.mean)
+    assert not np.allclose(after.normalizer.mean, np.load(mix / "Mean.npy"))
+    changed = [k for k, v in after.model.state_dict().items() if not np.array_equal(v.numpy(), before.model.state_dict()[k].numpy())]
+    assert changed  # trained, from the given weights
+    assert main(["train-vq", "--data", str(mix), "--out", str(tmp_path / "x"), "--init", str(real_vq),
+                 "--width", "64"]) == 2  # the shape comes from --init
+    assert main(["train-vq", "--data", str(mix), "--out", str(tmp_path / "y"), "--init", str(tmp_path / "none")]) == 2
     assert main(["train-evaluator", "--kind", "guo", "--data", str(mix), "--out", str(tmp_path / "guo"), "--preset",
                  "tiny", "--steps", "4", "--val-every", "2", "--threads", "1", "--no-progress"]) == 0
     engine = tmp_path / "engine"

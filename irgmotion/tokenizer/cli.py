@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import save_npy, write_text
-from ..cliargs import nonnegative_float, positive_float, positive_int, seed
+from ..cliargs import nonnegative_float, nonnegative_int, positive_float, positive_int, seed
 
 
 class UsageError(ValueError):
@@ -28,7 +28,7 @@ def train_vq_main(args) -> int:
     cfg = TrainVQConfig(data=args.data, out=args.out, preset=args.preset, steps=args.steps,
                         batch_size=args.batch_size, window=args.window, lr=args.lr, seed=args.seed,
                         val_every=args.val_every, threads=args.threads, max_minutes=args.max_minutes,
-                        init=args.init)
+                        init=args.init, warmup=args.warmup)
     from ..checkpointing import load_checkpoint
     from ..data.humanml3d import DatasetError, check_dataset_dir
     from ..fileio import OutputPathError, check_output_dir
@@ -160,6 +160,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--w-joints", type=nonnegative_float, default=None, help="loss weight on recovered global joints (preset's if unset)")
     p.add_argument("--width", type=positive_int, default=None, help="encoder/decoder width (preset's if unset)")
     p.add_argument("--val-every", type=positive_int, default=500)
+    p.add_argument("--warmup", type=nonnegative_int, default=200, help="learning-rate warm-up steps")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--max-minutes", type=positive_float, default=None, help="stop and save after this wall time")

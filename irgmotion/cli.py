@@ -334,6 +334,9 @@ def cmd_data(args) -> int:
     if args.data_command == "import-bvh":
         from .data.bvh_dataset import import_bvh_main
         return import_bvh_main(args)
+    if args.data_command == "mix":
+        from .data.mix import mix_main
+        return mix_main(args)
     from .data import synth
     if args.data_command == "synth":
         return synth.synth_main(args)
@@ -395,6 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the source's up axis (auto: from the feet to the head)")
     s.add_argument("--seed", type=seed, default=0, help="seed of the train/val/test split")
     s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
+    s.set_defaults(func=cmd_data)
+    s = dsub.add_parser("mix", help="several datasets in HumanML3D layout -> one (ids prefixed per source, "
+                        "splits merged, Mean/Std over the mix's train split)")
+    s.add_argument("sources", nargs="+", metavar="DATASET", help="two or more dataset directories")
+    s.add_argument("--out", required=True, help="new dataset directory (absent or empty)")
+    s.add_argument("--weights", type=positive_float, nargs="+", default=None,
+                   help="each source's share of the train split (e.g. 3 1); the others are subsampled, seeded; "
+                        "val and test are kept whole")
+    s.add_argument("--seed", type=seed, default=0, help="seed of the train subsampling under --weights")
     s.set_defaults(func=cmd_data)
 
     p = sub.add_parser("generate", help="text -> motion through interleaved generation, assessment and refinement")

@@ -13,14 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from .fileio import save_npy
-from .cliargs import OneLineParser, positive_float, positive_int, seed
+from .cliargs import (  # noqa: F401 (CLIError and EXIT_BAD_INPUT are part of this module's API)
+    EXIT_BAD_INPUT,
+    CLIError,
+    OneLineParser,
+    positive_float,
+    positive_int,
+    run_parser,
+    seed,
+)
 from .reason.options import DEFAULT_SELECT, SELECTIONS, VERDICTS
-
-EXIT_BAD_INPUT = 2
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
 
 
 def _load(path: str, dataset: str | None):
@@ -330,19 +332,6 @@ def _generate_batch(args) -> int:
     return 0
 
 
-def cmd_data(args) -> int:
-    if args.data_command == "import-bvh":
-        from .data.bvh_dataset import import_bvh_main
-        return import_bvh_main(args)
-    if args.data_command == "mix":
-        from .data.mix import mix_main
-        return mix_main(args)
-    from .data import synth
-    if args.data_command == "synth":
-        return synth.synth_main(args)
-    return synth.program_main(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="irgmotion", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -372,42 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=datasets, default=None)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("data", help="datasets: synthesise the procedural corpus, render a program, import BVH mocap")
-    dsub = p.add_subparsers(dest="data_command", required=True)
-    s = dsub.add_parser("synth", help="write a procedural text-motion dataset in HumanML3D layout")
-    s.add_argument("--out", required=True)
-    s.add_argument("--n", type=positive_int, default=20000)
-    s.add_argument("--seed", type=seed, default=0)
-    s.add_argument("--workers", type=positive_int, default=None)
-    s.set_defaults(func=cmd_data)
-    s = dsub.add_parser("program", help="render a motion from an action-program JSON")
-    s.add_argument("program")
-    s.add_argument("output")
-    s.add_argument("--seed", type=seed, default=None, help="render seed (default: the program's own, else 0)")
-    s.add_argument("--to", choices=("joints", "features"), default="joints")
-    s.set_defaults(func=cmd_data)
-    s = dsub.add_parser("import-bvh", help="BVH motion capture of any rig -> a dataset in HumanML3D layout")
-    s.add_argument("src", help="a .bvh file or a directory of them (searched recursively); clip id = file stem")
-    s.add_argument("out", help="new dataset directory (absent or empty)")
-    s.add_argument("--rig", default="auto", help="auto (by joint names), bandai, cmu, mixamo, smpl, or MAP.yaml "
-                   "mapping HumanML3D joints to source joints")
-    s.add_argument("--labels", default="auto", help="auto (Bandai cfg/ and ID.json when present), bandai, none, "
-                   "or a label schema YAML (see irgmotion/data/label_captions.py)")
-    s.add_argument("--skip-bad", action="store_true", help="skip files that cannot be imported and list them")
-    s.add_argument("--up", default="auto", choices=("auto", "y", "z", "-y", "-z", "x", "-x"),
-                   help="the source's up axis (auto: from the feet to the head)")
-    s.add_argument("--seed", type=seed, default=0, help="seed of the train/val/test split")
-    s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
-    s.set_defaults(func=cmd_data)
-    s = dsub.add_parser("mix", help="several datasets in HumanML3D layout -> one (ids prefixed per source, "
-                        "splits merged, Mean/Std over the mix's train split)")
-    s.add_argument("sources", nargs="+", metavar="DATASET", help="two or more dataset directories")
-    s.add_argument("--out", required=True, help="new dataset directory (absent or empty)")
-    s.add_argument("--weights", type=positive_float, nargs="+", default=None,
-                   help="each source's share of the train split (e.g. 3 1); the others are subsampled, seeded; "
-                        "val and test are kept whole")
-    s.add_argument("--seed", type=seed, default=0, help="seed of the train subsampling under --weights")
-    s.set_defaults(func=cmd_data)
+    from .data.cli import add_parsers as add_data_parsers
+    add_data_parsers(sub)
 
     p = sub.add_parser("generate", help="text -> motion through interleaved generation, assessment and refinement")
     p.add_argument("text", nargs="?", default=None,
@@ -456,19 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .tokenizer.cli import UsageError as TokenizerUsageError
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a bad flag (2, one line printed): a return code, as for every error
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    try:
-        return int(args.func(args) or 0)
-    except (CLIError, TokenizerUsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_parser(build_parser(), argv)
 
 
 if __name__ == "__main__":

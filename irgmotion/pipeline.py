@@ -116,24 +116,51 @@ def _has_checkpoint(name: str, out: Path) -> bool:
     return name in ("vq", "guo", "tmr") and (out / "checkpoint.pt").is_file()
 
 
-def _step(name: str, out: Path, argv: list[str], log) -> None:
-    from .cli import main
+# Each step's verb and the layer that registers its command (steps run the layers' own commands, as a user types
+# them, without going through the top-level command line)
+_VERBS = {"data": "data.cli", "train-vq": "tokenizer.cli", "train-evaluator": "evaluator.cli", "build": "engine.cli",
+          "train": "train.cli"}
+
+
+def run_command(argv: list[str]) -> int:
+    """One step's command (`irgmotion VERB ...`) through its layer's parser: its exit code."""
+    import importlib
+
+    from .cliargs import OneLineParser, run_parser
+    parser = OneLineParser(prog="irgmotion")
+    sub = parser.add_subparsers(dest="command", required=True)
+    importlib.import_module(f".{_VERBS[argv[0]]}", __package__).add_parsers(sub)
+    return run_parser(parser, argv)
+
+
+def _prepare(name: str, out: Path, argv: list[str], log) -> list[str] | None:
+    """The step's command line (with --resume when a killed run left a checkpoint), or None when it is done."""
     if (out / DONE).is_file():
         log(f"[{name}] done already ({out})")
-        return
+        return None
     resume = []
     if _has_checkpoint(name, out):
         resume = ["--resume"]
     elif out.exists():  # killed before its first checkpoint (or a step without one): start it again cleanly
         shutil.rmtree(out)
-    log(f"[{name}] irgmotion {' '.join(argv + resume)}")
-    started = time.time()
-    code = main(argv + resume)
+    return argv + resume
+
+
+def _finish(name: str, out: Path, argv: list[str], code: int, started: float, where: str = "") -> None:
     if code != 0:
-        raise PipelineError(f"step {name} failed with exit code {code}; fix the cause and rerun the same command "
-                            "to continue")
+        raise PipelineError(f"step {name} failed with exit code {code}{where}; fix the cause and rerun the same "
+                            "command to continue")
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / DONE, json.dumps({"argv": argv, "minutes": (time.time() - started) / 60}))
+
+
+def _step(name: str, out: Path, argv: list[str], log) -> None:
+    command = _prepare(name, out, argv, log)
+    if command is None:
+        return
+    log(f"[{name}] irgmotion {' '.join(command)}")
+    started = time.time()
+    _finish(name, out, argv, run_command(command), started)
 
 
 def _step_in_background(name: str, out: Path, argv: list[str], log):
@@ -141,29 +168,20 @@ def _step_in_background(name: str, out: Path, argv: list[str], log):
     function that waits for it: independent steps share the machine instead of queueing."""
     import subprocess
     import sys
-    if (out / DONE).is_file():
-        log(f"[{name}] done already ({out})")
+    command = _prepare(name, out, argv, log)
+    if command is None:
         return lambda: None
-    resume = []
-    if _has_checkpoint(name, out):
-        resume = ["--resume"]
-    elif out.exists():
-        shutil.rmtree(out)
-    log(f"[{name}] irgmotion {' '.join(argv + resume)}  (in the background)")
+    log(f"[{name}] irgmotion {' '.join(command)}  (in the background)")
     started = time.time()
     out.parent.mkdir(parents=True, exist_ok=True)
     logfile = open(out.parent / f"{out.name}.log", "a")
-    proc = subprocess.Popen([sys.executable, "-m", "irgmotion", *argv, *resume], stdout=logfile,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "irgmotion", *command], stdout=logfile, stderr=subprocess.STDOUT)
 
     def wait() -> None:
         code = proc.wait()
         logfile.close()
-        if code != 0:
-            raise PipelineError(f"step {name} failed with exit code {code} (its output: {logfile.name}); fix the "
-                                "cause and rerun the same command to continue")
+        _finish(name, out, argv, code, started, f" (its output: {logfile.name})")
         log(f"[{name}] finished ({(time.time() - started) / 60:.1f} min)")
-        write_text(out / DONE, json.dumps({"argv": argv, "minutes": (time.time() - started) / 60}))
     return wait
 
 
@@ -269,7 +287,7 @@ def run_mix_pipeline(preset: str, out: str | Path, bvh: str | Path, log=print) -
 
 
 def pipeline_main(args) -> int:
-    from .cli import CLIError
+    from .cliargs import CLIError
     from .fileio import OutputPathError, check_output_dir
     out = Path(args.out)
     try:

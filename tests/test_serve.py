@@ -172,6 +172,7 @@ def test_bad_generate_bodies_are_refused_naming_the_field(client, body, field, w
     (b'["a person jumps"]', ["JSON object", "list"]),
     (b'{"goal": "a person jumps"', ["not valid JSON"]),
     (b"\xff\xfe{}", ["not valid JSON"]),
+    (b"[" * 60_000, ["nested too deeply"]),
 ])
 def test_a_body_that_is_not_a_json_object_is_refused(client, content, words):
     assert_error(client.post("/api/generate", content=content, headers={"Content-Type": "application/json"}),
@@ -332,3 +333,33 @@ def test_serve_without_the_extras_says_what_to_install(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.strip() == ("error: irgmotion serve needs uvicorn, which is not installed: "
                            "pip install 'irgmotion[serve]'")
+
+
+def test_serve_runs_the_studio_until_interrupted(tmp_path):
+    """The real command: it listens (--port 0: a free port, printed), answers, and stops cleanly on Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    env = {**__import__("os").environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen([sys.executable, "-m", "irgmotion", "serve", "--port", "0", "--no-warmup"], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # printed once the bundle is loaded and the socket listens
+        assert line.startswith("irgmotion studio: http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() else "")
+        url = line.split()[2]
+        health = json.loads(urllib.request.urlopen(url + "api/health", timeout=60).read())
+        assert health["status"] == "ok" and health["max_rounds"] == 3
+        page = urllib.request.urlopen(url, timeout=60).read().decode()
+        assert "irgmotion studio" in page
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0 and "Traceback" not in err, err

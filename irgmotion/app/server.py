@@ -290,6 +290,8 @@ async def read_json(request: Request, fields: dict[str, bool]) -> dict:
     except (UnicodeDecodeError, ValueError) as exc:
         raise RequestError(400, f"body: not valid JSON ({str(exc)[:80]}); send an object such as {example}",
                            "body") from None
+    except RecursionError:
+        raise RequestError(400, f"body: JSON nested too deeply; send an object such as {example}", "body") from None
     if not isinstance(data, dict):
         raise RequestError(400, f"body: expected a JSON object such as {example}, got {type(data).__name__}", "body")
     for name in data:
@@ -593,4 +595,8 @@ def serve(reasoner, sock: socket.socket, warmup: bool = True, **options) -> None
     if warmup:
         print(f"warming up the model ({app.state.studio.warmup():.1f} s)", flush=True)
     print(f"irgmotion studio: {url_of(sock)} (Ctrl-C stops it)", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl-C, then raises it again: the normal end of a server
+        pass
+    print("irgmotion studio: stopped", flush=True)

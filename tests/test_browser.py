@@ -1,6 +1,7 @@
 """The studio's page in a real browser: headless Chromium (Debian's, /usr/bin/chromium) driven by Playwright against
-uvicorn serving the embedded bundle on a free port. A goal is submitted; the rounds' 3-D players must draw a figure
-that moves while playing and holds still when paused; the user's own refinement adds a round; downloads arrive.
+uvicorn serving the embedded bundle on a free port. Two goals are submitted; the rounds' 3-D players must draw a
+figure that moves while playing and holds still when paused; the timeline plays both answers in turn; the user's own
+refinement adds a round; downloads arrive; nothing is loaded from anywhere but the studio.
 
 Screenshots are test artefacts: under pytest's tmp dir, and in $IRGMOTION_ARTIFACTS when set. Without Chromium or
 Playwright the test is skipped, except under CI (CI=true, as .ci/run sets), where it fails: CI must run it."""
@@ -15,9 +16,11 @@ import pytest
 from irgmotion.reason.bundle import EMBEDDED
 
 CHROMIUM = Path(os.environ.get("IRGMOTION_CHROMIUM", "/usr/bin/chromium"))
-# root needs --no-sandbox; WebGL in headless Chromium runs on SwiftShader (software), which must be allowed
-CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+# root needs --no-sandbox; WebGL in headless Chromium runs on SwiftShader (software), which must be allowed;
+# containers often have a small /dev/shm
+CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage"]
 GOAL = "a person jumps twice"
+SECOND = "a person walks forward"
 TIMEOUT_MS = 180_000  # a busy 2-core machine: loading, the first generation, rendering in software
 
 
@@ -99,10 +102,12 @@ def test_the_page_plays_steers_and_downloads(studio_url, browser, artefacts):
 
     page.goto(studio_url)
     page.wait_for_selector("body[data-ready=true]")
-    page.fill("#goals", GOAL)
+    page.fill("#goals", f"{GOAL}\n{SECOND}")  # two goals: both join the timeline
     page.fill("#max-rounds", "2")
     page.click("#generate")
-    page.wait_for_selector("#timeline li.done")
+    page.wait_for_function("() => document.querySelectorAll('#timeline li.done').length === 2")
+    assert page.locator("#timeline li .goal").all_inner_texts() == [GOAL, SECOND]
+    page.locator("#timeline li", has_text=GOAL).click()
     page.wait_for_selector(".round canvas")
     assert page.inner_text("#result-goal") == GOAL
     result_id = page.get_attribute(".round .downloads a", "href").split("/")[3]
@@ -125,9 +130,13 @@ def test_the_page_plays_steers_and_downloads(studio_url, browser, artefacts):
     held = canvas.evaluate(PIXELS)["hash"]
     page.wait_for_timeout(600)
     assert canvas.evaluate(PIXELS)["hash"] == held
-    # the timeline plays the answer too
+    # the timeline plays the two answers one after the other
     timeline = page.locator("#timeline-player canvas")
     assert timeline.count() == 1 and timeline.evaluate(PIXELS)["colours"] > 20
+    caption = "(start) => document.querySelector('#timeline-player .caption').textContent.startsWith(start)"
+    page.wait_for_function(caption, arg=f"1. {GOAL}")  # the page's CSP allows functions, not eval of expressions
+    page.wait_for_function(caption, arg=f"2. {SECOND}")
+    assert "playing" in page.locator("#timeline li", has_text=SECOND).get_attribute("class")
     page.screenshot(path=folder / "studio.png")
     saved.append(folder / "studio.png")
 

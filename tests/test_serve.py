@@ -4,8 +4,14 @@ parse. Model outputs are not checked word for word (any LLM in the bundle passes
 Python API."""
 import io
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -328,7 +334,7 @@ def test_serve_says_when_the_port_is_taken(capsys):
 
 
 def test_serve_without_the_extras_says_what_to_install(capsys, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "uvicorn", None)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == ("error: irgmotion serve needs uvicorn, which is not installed: "
@@ -337,14 +343,7 @@ def test_serve_without_the_extras_says_what_to_install(capsys, monkeypatch):
 
 def test_serve_runs_the_studio_until_interrupted(tmp_path):
     """The real command: it listens (--port 0: a free port, printed), answers, and stops cleanly on Ctrl-C."""
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
-    repo = Path(__file__).resolve().parents[1]
-    env = {**__import__("os").environ, "PYTHONPATH": str(repo)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-m", "irgmotion", "serve", "--port", "0", "--no-warmup"], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -490,7 +490,7 @@ def _page() -> tuple[str, str]:
     the import map, allowed by hash)."""
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(m.encode()).digest()).decode()}'"
-                      for m in re.findall(r"<script type=\"importmap\">(.*?)</script>", html, flags=re.S))
+                      for m in re.findall(r"<script type=\"importmap\">(.*?)</script>", html, flags=re.DOTALL))
     csp = (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self'; img-src 'self' data: blob:; "
            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
     return html, csp

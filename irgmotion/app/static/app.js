@@ -149,16 +149,16 @@ class Player {
       if (old) { this.scene.remove(old); old.geometry.dispose(); (Array.isArray(old.material) ? old.material : [old.material]).forEach((m) => m.dispose()); }
     }
     const J = skeleton.joints.length, P = this.poses;
-    let floor = Infinity, minX = Infinity, maxX = -Infinity, minZ = Infinity, maxZ = -Infinity;
+    let floor = Infinity, top = -Infinity, minX = Infinity, maxX = -Infinity, minZ = Infinity, maxZ = -Infinity;
     for (let i = 0; i < P.length; i += 3) {
-      floor = Math.min(floor, P[i + 1]);
+      floor = Math.min(floor, P[i + 1]); top = Math.max(top, P[i + 1]);
       minX = Math.min(minX, P[i]); maxX = Math.max(maxX, P[i]);
       minZ = Math.min(minZ, P[i + 2]); maxZ = Math.max(maxZ, P[i + 2]);
     }
     this.floor = floor;
     const cx = (minX + maxX) / 2, cz = (minZ + maxZ) / 2;
     const extent = Math.max(maxX - minX, maxZ - minZ);
-    const size = Math.ceil((extent + 3) / 2) * 2;
+    const size = Math.ceil((extent + (this.follow ? 8 : 3)) / 2) * 2;
     this.grid = new THREE.GridHelper(size, size * 2, 0xa9ada6, 0xcfd2cc);
     this.grid.position.set(Math.round(cx * 2) / 2, floor, Math.round(cz * 2) / 2);
     this.scene.add(this.grid);
@@ -171,8 +171,9 @@ class Player {
     this.done = new THREE.Line(geometry.clone(), new THREE.LineBasicMaterial({ color: 0xc08000 }));
     this.scene.add(this.path, this.done);
     // frame the whole motion (a round) or the figure (a timeline, followed as it moves)
-    const distance = this.follow ? 3.6 : Math.max(3.0, extent * 1.1 + 2.4);
-    this.target = new THREE.Vector3(this.follow ? P[0] : cx, floor + 0.85, this.follow ? P[2] : cz);
+    const height = Math.max(1, top - floor);  // the highest any joint reaches: a jump with raised hands stays in view
+    const distance = this.follow ? Math.max(4.2, height * 2) : Math.max(2.6, height * 1.6, extent * 1.1 + 2.0);
+    this.target = new THREE.Vector3(this.follow ? P[0] : cx, floor + height * 0.5, this.follow ? P[2] : cz);
     this.controls.target.copy(this.target);
     // from the front-left and a little above, as the package's gif renders (HumanML3D clips start facing +z)
     this.camera.position.copy(this.target).add(new THREE.Vector3(0.55, 0.32, 0.78).normalize().multiplyScalar(distance));

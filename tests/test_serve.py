@@ -314,6 +314,7 @@ def test_a_full_queue_gets_503(reasoner):
     (["--timeout", "-1"], ["--timeout"]),
     (["--host", "192.0.2.1"], ["--host 192.0.2.1: not an address of this machine"]),
     (["--host", "not a host"], ["--host not a host: not a host name"]),
+    (["--port", "0", "--bundle", "/nonexistent/bundle"], ["/nonexistent/bundle", "not a bundle"]),
 ])
 def test_serve_refuses_bad_flags_in_one_line(capsys, argv, words):
     assert main(["serve", *argv]) == 2

@@ -102,6 +102,14 @@ def test_the_page_plays_steers_and_downloads(studio_url, browser, artefacts):
 
     page.goto(studio_url)
     page.wait_for_selector("body[data-ready=true]")
+    page.fill("#goals", "x" * 3000)  # refused by the server: its error is shown, and the goal can be removed
+    page.click("#generate")
+    page.wait_for_selector("#status.error")
+    assert page.inner_text("#status") == "goal: the goal text has 3000 characters; keep it under 2000"
+    page.locator("#timeline li.error button").click()
+    assert page.locator("#timeline li").count() == 0
+    assert all("status of 400" in problem for problem in problems), problems  # Chromium logs the refused request
+    problems.clear()
     page.fill("#goals", f"{GOAL}\n{SECOND}")  # two goals: both join the timeline
     page.fill("#max-rounds", "2")
     page.click("#generate")

@@ -297,7 +297,7 @@ function renderTimeline() {
       renderTimeline();
       updateTimelinePlayer();
     });
-    const li = el('li', { className: entry.state, title: entry.goal },
+    const li = el('li', { className: entry.state, title: entry.state === 'error' ? `${entry.goal}\n${entry.error}` : entry.goal },
       el('span', { className: 'n', textContent: `${i + 1}.` }), el('span', { className: 'goal', textContent: entry.goal }),
       el('span', { className: 'state', textContent: state }), remove);
     li.classList.toggle('selected', entry === shown);

@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from .fileio import save_npy
-from .cliargs import OneLineParser, _int, _typed, nonnegative_float, positive_float, positive_int, seed
+from .cliargs import OneLineParser, nonnegative_float, port, positive_float, positive_int, seed, studio_rounds
 from .reason.options import DEFAULT_SELECT, SELECTIONS, VERDICTS
 
 EXIT_BAD_INPUT = 2
-port = _typed(_int, lambda v: 0 <= v <= 65535, "must be between 0 and 65535", "port")
-studio_rounds = _typed(_int, lambda v: 1 <= v <= 10, "must be between 1 and 10", "studio_rounds")
 
 
 class CLIError(Exception):
@@ -344,7 +342,8 @@ def cmd_serve(args) -> int:
     try:
         sock = bind(args.host, args.port)
     except socket.gaierror as exc:
-        raise CLIError(f"--host {args.host[:60]}: not a host name or address this machine knows ({exc.strerror})") from None
+        raise CLIError(f"--host {args.host[:60]}: not a host name or address this machine knows "
+                       f"({exc.strerror})") from None
     except OSError as exc:
         import errno
         if exc.errno == errno.EADDRNOTAVAIL:
@@ -465,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verdict", choices=VERDICTS, default=None, help="as for generate")
     p.add_argument("--select", choices=SELECTIONS, default=DEFAULT_SELECT, help="as for generate")
     p.add_argument("--max-rounds", type=studio_rounds, default=3,
-                   help="generations per goal when a request names none (1 to 10)")
+                   help="generations per goal when a request names none (at most 10, as a request may ask)")
     p.add_argument("--timeout", type=positive_float, default=120.0, help="seconds a request may take, queue included")
     p.add_argument("--batch-window-ms", type=nonnegative_float, default=50.0,
                    help="goals arriving this close together are decoded in one batched call")

@@ -51,3 +51,8 @@ seed = _typed(_int, lambda v: 0 <= v <= MAX_SEED, f"must be between 0 and {MAX_S
 positive_float = _typed(_float, lambda v: v > 0, "must be a positive number", "positive_float")
 nonnegative_float = _typed(_float, lambda v: v >= 0, "must be 0 or more", "nonnegative_float")
 fraction = _typed(_float, lambda v: 0 <= v < 1, "must be in [0, 1)", "fraction")
+port = _typed(_int, lambda v: 0 <= v <= 65535, "must be between 0 and 65535", "port")
+# irgmotion serve: the generations one request may ask for (irgmotion.app.server.MAX_ROUNDS_LIMIT)
+STUDIO_MAX_ROUNDS = 10
+studio_rounds = _typed(_int, lambda v: 1 <= v <= STUDIO_MAX_ROUNDS, f"must be between 1 and {STUDIO_MAX_ROUNDS}",
+                       "studio_rounds")

@@ -34,11 +34,11 @@ def _unavailable(reason: str):
 def studio_url():
     if not (EMBEDDED / "manifest.json").is_file():
         pytest.skip("no embedded bundle")
+    from irgmotion.app import MissingExtras, require_extras
     try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        _unavailable("the studio needs the serve extra: pip install 'irgmotion[serve]'")
+        require_extras()
+    except MissingExtras as exc:
+        _unavailable(str(exc))
     from irgmotion import MotionReasoner
     from irgmotion.app import BackgroundServer, create_app
     app = create_app(MotionReasoner.from_pretrained(max_rounds=2))

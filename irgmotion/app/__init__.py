@@ -33,10 +33,9 @@ def require_extras() -> None:
         if not found:
             missing.append(name)
     if missing:
-        raise MissingExtras(f"irgmotion serve needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
-                            f" not installed: {INSTALL_HINT}")
+        verb = "is" if len(missing) == 1 else "are"
+        raise MissingExtras(f"irgmotion serve needs {' and '.join(missing)}, which {verb} not installed: {INSTALL_HINT}")
 
 
-__getattr__, __all__ = lazy_exports(__name__, {"create_app": "server", "Studio": "server",
-                                               "BackgroundServer": "server"})
-__all__ += ["MissingExtras", "require_extras"]
+__getattr__, _lazy = lazy_exports(__name__, {"create_app": "server", "Studio": "server", "BackgroundServer": "server"})
+__all__ = [*_lazy, "MissingExtras", "require_extras"]

@@ -40,13 +40,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..cliargs import MAX_SEED
+from ..cliargs import MAX_SEED, STUDIO_MAX_ROUNDS
 from ..reason.pipeline import MAX_PROMPT_CHARS, PromptInputError, check_goal
 from ..reason.replies import level_name
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # a goal is at most MAX_PROMPT_CHARS characters; nothing the studio takes is larger
-MAX_ROUNDS_LIMIT = 10  # generations one request may ask for
+MAX_ROUNDS_LIMIT = STUDIO_MAX_ROUNDS  # generations one request may ask for (10)
 FORMATS = {"bvh": "application/octet-stream", "npy": "application/octet-stream", "gif": "image/gif",
            "mp4": "video/mp4"}
 WARMUP_GOAL = "a person walks forward"
@@ -375,7 +375,8 @@ class Studio:
         return {"status": "ok", "bundle": str(self.reasoner.bundle.root), "verdict": self.reasoner.verdict,
                 "select": self.reasoner.select, "max_rounds": self.reasoner.max_rounds,
                 "max_rounds_limit": MAX_ROUNDS_LIMIT, "formats": formats,
-                "skeleton": {"name": self.skeleton.name, "fps": self.skeleton.fps, "joints": list(self.skeleton.joint_names),
+                "skeleton": {"name": self.skeleton.name, "fps": self.skeleton.fps,
+                             "joints": list(self.skeleton.joint_names),
                              "chains": [list(c) for c in self.skeleton.kinematic_chains], "colours": self.colours},
                 "limits": {"body_bytes": MAX_BODY_BYTES, "text_chars": MAX_PROMPT_CHARS, "timeout_s": self.timeout,
                            "results": self.results.limit, "waiting_requests": self.worker.max_pending,

@@ -17,10 +17,13 @@ from .cliargs import (  # noqa: F401 (CLIError and EXIT_BAD_INPUT are part of th
     EXIT_BAD_INPUT,
     CLIError,
     OneLineParser,
+    nonnegative_float,
+    port,
     positive_float,
     positive_int,
     run_parser,
     seed,
+    studio_rounds,
 )
 from .reason.options import DEFAULT_SELECT, SELECTIONS, VERDICTS
 
@@ -233,12 +236,10 @@ def _check_generate_flags(args) -> None:
     if not 0 <= args.seed <= 2**32 - 1:
         raise CLIError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
     if args.format == "mp4" and not args.no_render:
-        try:
-            import imageio_ffmpeg
-            imageio_ffmpeg.get_ffmpeg_exe()
-        except Exception:  # ImportError, or no ffmpeg binary for this platform
+        from .motion.render import mp4_available
+        if not mp4_available():
             raise CLIError("--format mp4 needs ffmpeg from the imageio-ffmpeg package (pip install imageio-ffmpeg), "
-                           "which is unavailable; use --format gif or --no-render") from None
+                           "which is unavailable; use --format gif or --no-render")
 
 
 def cmd_generate(args) -> int:
@@ -332,6 +333,41 @@ def _generate_batch(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """The web studio: one loaded model behind a local HTTP server (irgmotion.app)."""
+    import ipaddress
+    import socket
+
+    from .app import MissingExtras, require_extras
+    try:
+        require_extras()
+    except MissingExtras as exc:
+        raise CLIError(str(exc)) from None
+    from .app.server import bind, serve
+    try:
+        sock = bind(args.host, args.port)
+    except socket.gaierror as exc:
+        raise CLIError(f"--host {args.host[:60]}: not a host name or address this machine knows "
+                       f"({exc.strerror})") from None
+    except OSError as exc:
+        import errno
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise CLIError(f"--host {args.host[:60]}: not an address of this machine ({exc.strerror})") from None
+        raise CLIError(f"--port {args.port}: cannot listen on {args.host[:60]}:{args.port} "
+                       f"({exc.strerror or type(exc).__name__})") from None
+    try:
+        if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
+            print(f"warning: --host {args.host} listens beyond this machine; the studio has no authentication",
+                  file=sys.stderr)
+        reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+        reasoner.max_rounds = args.max_rounds
+        serve(reasoner, sock, warmup=not args.no_warmup, batch_window=args.batch_window_ms / 1000,
+              timeout=args.timeout, max_results=args.max_results)
+    finally:
+        sock.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="irgmotion", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -390,6 +426,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace --out even when it holds files that are not a previous generate output "
                         "(an empty folder or a previous output, with its trace.json, is always replaced whole)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("serve", help="the web studio: generate, watch, steer and download motions in a browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=port, default=8000, help="port (0: any free one)")
+    p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
+    p.add_argument("--verdict", choices=VERDICTS, default=None, help="as for generate")
+    p.add_argument("--select", choices=SELECTIONS, default=DEFAULT_SELECT, help="as for generate")
+    p.add_argument("--max-rounds", type=studio_rounds, default=3,
+                   help="generations per goal when a request names none (at most 10, as a request may ask)")
+    p.add_argument("--timeout", type=positive_float, default=120.0, help="seconds a request may take, queue included")
+    p.add_argument("--batch-window-ms", type=nonnegative_float, default=50.0,
+                   help="goals arriving this close together are decoded in one batched call")
+    p.add_argument("--max-results", type=positive_int, default=256, help="results kept in memory (oldest dropped)")
+    p.add_argument("--no-warmup", action="store_true", help="skip the first short generation at start")
+    p.set_defaults(func=cmd_serve)
 
     from .assess_cli import add_parsers as add_assess_parsers
     add_assess_parsers(sub)

@@ -77,3 +77,10 @@ def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+port = _typed(_int, lambda v: 0 <= v <= 65535, "must be between 0 and 65535", "port")
+# irgmotion serve: the generations one request may ask for (irgmotion.app.server.MAX_ROUNDS_LIMIT)
+STUDIO_MAX_ROUNDS = 10
+studio_rounds = _typed(_int, lambda v: 1 <= v <= STUDIO_MAX_ROUNDS, f"must be between 1 and {STUDIO_MAX_ROUNDS}",
+                       "studio_rounds")

@@ -156,10 +156,21 @@ class Motion:
 
 @dataclass
 class Steered:
-    """The result of `MotionReasoner.steer`: the goal as the instruction updated it, and the refined motion."""
+    """The result of `MotionReasoner.steer`: the goal as the instruction updated it, the user's instruction, and the
+    refined motion; `canonical` is the instruction the model was given (the training grammar's, or the user's words
+    when they could not be read), `edits` what changed in the goal ("jump: count 2 -> 4"), `program` the updated
+    goal's action program (None when the words were passed on unchanged) and `warnings` what went wrong."""
     goal: str
     instruction: str
     motion: Motion
+    canonical: str = ""
+    edits: list[str] = field(default_factory=list)
+    program: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def interpreted(self) -> bool:
+        return self.program is not None
 
 
 def _per_goal(value, n: int, what: str, check) -> list:
@@ -372,12 +383,49 @@ class MotionReasoner:
                               select="refine", seconds=seconds, finished=True))
         return out[0] if single else out
 
-    def steer(self, goal: str, motion, instruction: str) -> Steered:
+    def steer(self, goal: str, motion, instruction: str, *, assessment: str | None = None, seed: int = 0) -> Steered:
         """A user's own instruction on the current motion of `goal` ("jump higher", "use the left hand instead"),
-        as chat and the web studio apply it: the refined motion, and the goal updated by the instruction (what the
-        next assessment judges against)."""
-        refined = self.refine(motion, instruction, goals=goal)
-        return Steered(goal=refined.goal, instruction=instruction, motion=refined)
+        as chat and the web studio apply it. The words are read as an edit of the goal's action program (the goal as
+        the model's assessment restates it in canonical words: `assessment`, the current motion's assessment, or one
+        made here); the updated goal is written as a corpus caption and the instruction in the grammar the model was
+        trained on (`engine.edits`), and the motion is refined with both. Words that cannot be read are passed to the
+        model unchanged, with a warning. Returns the updated goal (what the next assessment judges against), the
+        canonical instruction used and the refined motion."""
+        from .engine.descriptions import DESCRIBED, read_description
+        from .engine.edits import edit_instruction, goal_text, interpret
+        (goal,), _ = self._texts([goal], "goal")
+        (words,), _ = self._texts([instruction], "instruction")
+        _check_seed(seed)
+        feats, notes, single = self._features(motion)
+        if not single:
+            raise ValueError("steer takes one motion (joints (T, 22, 3) or features (T, 263)), not a list")
+        found = DESCRIBED.search(assessment or "")
+        if found is None:
+            found = DESCRIBED.search(self.assess(goal, feats[0])["assessment"] or "")
+        asked = read_description(found.group(1)) if found else None
+        shown = read_description(found.group(2)) if found else None
+        warnings = list(notes[0])
+        if asked is None:
+            warnings.append("the model's restatement of the goal is not in canonical words; the instruction was "
+                            "passed to the model unchanged")
+            reading = None
+        else:
+            reading = interpret(words, asked)
+            if not reading.understood:
+                why = f" ({'; '.join(reading.notes)})" if reading.notes else ""
+                warnings.append(f"could not read {words!r} as a change of the goal (a side, count, size, direction, "
+                                f"speed, or an action to add or remove){why}; passed to the model unchanged")
+        if reading is None or not reading.understood:
+            refined = self.refine(feats[0], words, goals=goal)
+            refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
+            return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
+        warnings += reading.notes
+        new_goal = goal_text(reading.goal, reading.edits, seed)
+        canonical = edit_instruction(reading.goal, asked, reading.edits, shown, seed)
+        refined = self.refine(feats[0], canonical, goals=new_goal)
+        refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
+        return Steered(new_goal, words, refined, canonical=canonical, edits=[e.describe() for e in reading.edits],
+                       program=reading.goal.to_dict(), warnings=refined.warnings)
 
     def similarity(self, texts, motions) -> list[dict] | None:
         """The bundle's evaluator on each (text, motion) pair: {"evaluator": kind, "distance": Euclidean distance

@@ -167,6 +167,7 @@ class Steered:
     edits: list[str] = field(default_factory=list)
     program: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    assessment: dict | None = None  # the motion's assessment against `goal` (as `assess` gives it), when steer made one
 
     @property
     def interpreted(self) -> bool:
@@ -383,7 +384,8 @@ class MotionReasoner:
                               select="refine", seconds=seconds, finished=True))
         return out[0] if single else out
 
-    def steer(self, goal: str, motion, instruction: str, *, assessment: str | None = None, seed: int = 0) -> Steered:
+    def steer(self, goal: str, motion, instruction: str, *, assessment: str | None = None, seed: int = 0,
+              rounds: int = 2) -> Steered:
         """A user's own instruction on the current motion of `goal` ("jump higher", "use the left hand instead"),
         as chat and the web studio apply it. The words are read as an edit of the goal's action program (the goal as
         the model's assessment restates it in canonical words: `assessment`, the current motion's assessment, or one
@@ -396,6 +398,7 @@ class MotionReasoner:
         (goal,), _ = self._texts([goal], "goal")
         (words,), _ = self._texts([instruction], "instruction")
         _check_seed(seed)
+        _check_rounds(rounds)
         feats, notes, single = self._features(motion)
         if not single:
             raise ValueError("steer takes one motion (joints (T, 22, 3) or features (T, 263)), not a list")
@@ -420,12 +423,43 @@ class MotionReasoner:
             refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
             return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
         warnings += reading.notes
+        return self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds)
+
+    def _steer_edit(self, goal, words, feats, reading, asked, shown, warnings, seed, rounds) -> Steered:
+        """Refine toward the edited goal: candidates from the updated goal worded two ways (a corpus caption, the
+        canonical description) and told two ways (the rule's fixes, the whole goal), decoded in one batch; the
+        model's assessment against the updated goal picks one (ties: the first); while it is not perfect and
+        rounds are left, the assessment's own refinement is applied to it, kept when assessed better."""
+        from .engine.edits import edit_instruction, goal_instruction, goal_text
+        from .engine.programs import describe_program
         new_goal = goal_text(reading.goal, reading.edits, seed)
-        canonical = edit_instruction(reading.goal, asked, reading.edits, shown, seed)
-        refined = self.refine(feats[0], canonical, goals=new_goal)
-        refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
-        return Steered(new_goal, words, refined, canonical=canonical, edits=[e.describe() for e in reading.edits],
-                       program=reading.goal.to_dict(), warnings=refined.warnings)
+        fixes = edit_instruction(reading.goal, asked, reading.edits, shown, seed)
+        whole = goal_instruction(reading.goal, seed)
+        tries = list(dict.fromkeys([(new_goal, fixes), (new_goal, whole), (describe_program(reading.goal), whole)]))
+        made = self.refine([feats] * len(tries), [t[1] for t in tries], goals=[t[0] for t in tries])
+        best, best_row, used = None, None, None
+        found = [(m, t) for m, t in zip(made, tries) if m.joints is not None]
+        if found:
+            rows = self.assess([new_goal] * len(found), [m.features for m, _ in found])
+            for (m, t), row in zip(found, rows):
+                if best is None or _rank(row) > _rank(best_row):
+                    best, best_row, used = m, row, t[1]
+        for _ in range(rounds - 1):
+            if best is None or best_row["level"] == 3 or not best_row["refinement"]:
+                break
+            again = self.refine(best.features, best_row["refinement"], goals=new_goal)
+            if again.joints is None:
+                break
+            row = self.assess(new_goal, again.features)
+            if _rank(row) <= _rank(best_row):
+                break
+            best, best_row, used = again, row, best_row["refinement"]
+        if best is None:  # the model made no motion at all
+            best = made[0]
+            used = tries[0][1]
+        best.warnings = warnings + [w for w in best.warnings if w not in warnings]
+        return Steered(new_goal, words, best, canonical=used, edits=[e.describe() for e in reading.edits],
+                       program=reading.goal.to_dict(), warnings=best.warnings, assessment=best_row)
 
     def similarity(self, texts, motions) -> list[dict] | None:
         """The bundle's evaluator on each (text, motion) pair: {"evaluator": kind, "distance": Euclidean distance
@@ -449,6 +483,11 @@ class MotionReasoner:
             from .evaluator.registry import load_evaluator
             self._evaluator = load_evaluator(next(iter(kinds.values())))
         return self._evaluator
+
+
+def _rank(row: dict) -> int:
+    """An assessment's level for comparing candidates (none stated ranks below poor)."""
+    return -1 if row["level"] is None else row["level"]
 
 
 def _joints(features: np.ndarray) -> np.ndarray:

@@ -113,7 +113,8 @@ class ChatSession:
         if m.joints is None:
             turn.warnings.append("the model made no refined motion; the previous motion stays")
             turn.tokens, turn.features, turn.goal = cur.tokens, cur.features, cur.goal
-        row = self.reasoner.assess(turn.goal, turn.features)
+        row = steered.assessment if steered.assessment is not None and m.joints is not None else \
+            self.reasoner.assess(turn.goal, turn.features)
         turn.level, turn.assessment, turn.refinement = row["level"], row["assessment"], row["refinement"] or ""
         turn.warnings += [w for w in row["warnings"] if w not in turn.warnings]
         return self._push(turn)

@@ -417,7 +417,7 @@ class _Reader:
         degrees = [(k, n) for k, n in numbers if k + 1 < len(self.words) and self.words[k + 1].startswith("degree")]
         numbers = [(k, n) for k, n in numbers if (k, n) not in degrees]
         more = self.has(*_MORE) or self.has("once") and self.has("more")
-        fewer = self.has(*_FEWER)
+        fewer = self.has(*_FEWER) or self.has("many", "much") and self.has("not", "too", "so")
         if degrees:
             slot = _choose(self.actions, self.names(), lambda a: "angle" in ACTIONS[a["name"]].params)
             if slot is not None:
@@ -587,6 +587,14 @@ def edit_instruction(goal: Program, old_goal: Program, edits: list[Edit], motion
             seen.add(d.fix)
             fixes.append(d)
     if not fixes:
-        fixes = [Difference("other", "", phrase(a)) for a in goal.actions]
+        return goal_instruction(goal, seed)
     level = level_from_differences(fixes, len(goal.actions))
     return write_assessment(min(level, 2), [], fixes, random.Random(seed)).refinement
+
+
+def goal_instruction(goal: Program, seed: int = 0) -> str:
+    """The whole updated goal as a refinement instruction of the grammar ("Please walk backward 4 steps and jump
+    twice."): how the rule words the fix of a motion that misses every action."""
+    fixes = [Difference("missing", "", phrase(a)) for a in goal.actions]
+    return write_assessment(min(level_from_differences(fixes, len(goal.actions)), 2), [], fixes,
+                            random.Random(seed)).refinement

@@ -394,7 +394,7 @@ class MotionReasoner:
         model unchanged, with a warning. Returns the updated goal (what the next assessment judges against), the
         canonical instruction used and the refined motion."""
         from .engine.descriptions import DESCRIBED, read_description
-        from .engine.edits import edit_instruction, goal_text, interpret
+        from .engine.edits import interpret
         (goal,), _ = self._texts([goal], "goal")
         (words,), _ = self._texts([instruction], "instruction")
         _check_seed(seed)

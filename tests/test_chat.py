@@ -6,7 +6,6 @@ assessment it reads the goal from, and the scripted sessions check structure, fi
 import io
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,6 +45,7 @@ def test_a_side_swap_in_many_words(words):
     ("jump in place twice", "jump higher", ["jump: height 0.25 -> 0.4"]),
     ("jump in place twice", "smaller jumps", ["jump: height 0.25 -> 0.125"]),
     ("squat once", "go lower", ["squat: depth 0.8 -> 1.0"]),
+    ("squat once", "not so low", ["squat: depth 0.8 -> 0.4"]),
     ("raise the arm(s) sideways with the right hand", "lift it above your head",
      ["raise the arm(s): direction sideways -> overhead"]),
     ("walk forward 4 steps", "go backwards instead", ["walk: direction forward -> backward"]),
@@ -61,6 +61,9 @@ def test_a_side_swap_in_many_words(words):
     ("jump in place twice", "and then clap", ["add: clap"]),
     ("walk forward 4 steps", "wave while walking", ["add: wave"]),
     ("jump in place twice", "squat instead of jumping", ["replace: jump -> squat"]),
+    ("squat once, then jump in place once", "don't jump so high", ["jump: height 0.25 -> 0.125"]),
+    ("walk forward 4 steps", "walk more slowly", ["walk: speed 1.0 -> 0.65"]),
+    ("walk forward 4 steps", "walk back more steps", ["walk: direction forward -> backward", "walk: steps 4 -> 7"]),
 ])
 def test_instructions_become_edits_of_the_goal(goal, words, expected):
     assert edits_of(goal, words) == expected

@@ -51,8 +51,8 @@ _NEGATORS = {"not", "no", "without", "skip", "stop", "remove", "drop", "omit", "
 _MORE = {"more", "extra", "additional", "another", "again", "longer", "double", "further", "add"}
 _FEWER = {"fewer", "less", "shorter", "only", "half"}
 _SIZE_UP = {"higher", "bigger", "larger", "deeper", "wider", "stronger", "high", "big", "huge", "deep", "taller"}
-_SIZE_DOWN = {"lower", "smaller", "shallower", "lighter", "gentler", "smaller", "low", "small", "little", "tiny",
-              "softer", "shorter"}
+_SIZE_DOWN = {"lower", "smaller", "shallower", "lighter", "gentler", "low", "small", "little", "tiny",
+              "softer"}
 _FASTER = {"faster", "quicker", "quickly", "fast", "rapidly", "briskly", "hurry", "speed", "quick"}
 _SLOWER = {"slower", "slowly", "slow", "leisurely", "calmer", "calmly"}
 _FLIP = {"other", "opposite", "switch", "swap", "mirror", "reverse", "flip", "wrong"}
@@ -199,6 +199,12 @@ class _Reader:
     def has(self, *words) -> bool:
         return any(w in self.words for w in words)
 
+    def modifies(self) -> bool:
+        """Whether the words ask for a change of manner (size, pace, count, side): "don't jump so high" keeps the
+        jump."""
+        return self.has(*(_SIZE_UP | _SIZE_DOWN | _FASTER | _SLOWER | {"left", "right", "both", "times", "steps"})) \
+            or any(_number(self.words, k) is not None for k in range(len(self.words)))
+
     def negated(self, k: int) -> bool:
         return any(w in _NEGATORS for w in self.words[max(0, k - 4):k]) or \
             (k >= 2 and self.words[k - 2] == "leave" and self.words[k - 1] == "out") or \
@@ -222,7 +228,7 @@ class _Reader:
         present = [a["name"] for a in self.actions] + [a["upper"]["name"] for a in self.actions if a.get("upper")]
         removed, added = [], []
         for k, name in self.mentions:
-            if name in present and self.negated(k):
+            if name in present and self.negated(k) and not self.modifies():
                 removed.append(name)
             elif name not in present and not self.negated(k):
                 added.append((k, name))
@@ -418,6 +424,10 @@ class _Reader:
         numbers = [(k, n) for k, n in numbers if (k, n) not in degrees]
         more = self.has(*_MORE) or self.has("once") and self.has("more")
         fewer = self.has(*_FEWER) or self.has("many", "much") and self.has("not", "too", "so")
+        manner = self.has(*(_SIZE_UP | _SIZE_DOWN | _FASTER | _SLOWER)) and not self.has(
+            "times", "steps", "step", "repetitions", "reps", "more times")
+        if manner and not numbers:  # "more slowly", "less high": a manner, not a count
+            more = fewer = False
         if degrees:
             slot = _choose(self.actions, self.names(), lambda a: "angle" in ACTIONS[a["name"]].params)
             if slot is not None:
@@ -429,7 +439,7 @@ class _Reader:
         if not numbers and not more and not fewer:
             return bool(degrees)
         steps = self.has("step", "steps", "stride", "strides", "further", "longer", "farther")
-        key_of = lambda a: next((p for p in (("steps",) if steps else ()) + COUNT_PARAMS  # noqa: E731
+        key_of = lambda a: next((p for p in (("steps",) if steps else ()) + COUNT_PARAMS
                                  if p in ACTIONS[a["name"]].params), None)
         slot = _choose(self.actions, self.names(), lambda a: key_of(a) is not None)
         if slot is None:
@@ -458,13 +468,26 @@ class _Reader:
         self.set(slot, "count", key, int(new))
         return True
 
+    def _size_sign(self, depth: bool) -> int:
+        """+1 bigger, -1 smaller, 0 unsaid. For a depth (squat, bow, crouch) "lower" is deeper and "higher"
+        shallower; "not so", "too", "less" turn a word the other way ("not so high", "too deep")."""
+        sign = 0
+        for k, w in enumerate(self.words):
+            if w not in _SIZE_UP and w not in _SIZE_DOWN:
+                continue
+            bigger = w in _SIZE_UP
+            if depth and w in ("lower", "low", "higher", "high"):
+                bigger = w in ("lower", "low")
+            if any(x in ("so", "too", "less", "not") for x in self.words[max(0, k - 2):k]):
+                bigger = not bigger
+            sign = 1 if bigger else -1
+        return sign
+
     def size(self) -> bool:
-        up, down = self.has(*_SIZE_UP), self.has(*_SIZE_DOWN)
-        if not up and not down:
+        if not self.has(*(_SIZE_UP | _SIZE_DOWN)):
             return False
-        # "lower" means deeper for a squat, a bow or a crouch
         raise_arm = _choose(self.actions, self.names(), lambda a: a["name"] == "raise_arm")
-        if raise_arm is not None and up and self.has("higher", "high", "up", "above") and (
+        if raise_arm is not None and self._size_sign(False) > 0 and self.has("higher", "high", "up", "above") and (
                 self.names()[:1] in ([], ["raise_arm"])):
             a = _get(self.actions, raise_arm)
             if _value(a, "direction") != "overhead":
@@ -478,8 +501,7 @@ class _Reader:
         a = _get(self.actions, slot)
         spec = ACTIONS[a["name"]].params
         key = next(p for p in AMPLITUDE_PARAMS if p in spec)
-        bigger = up and not (key == "depth" and self.has("higher", "shallower")) or \
-            (down and key == "depth" and self.has("lower", "deeper"))
+        bigger = self._size_sign(key == "depth") > 0
         current = float(_value(a, key))
         lo, hi = float(spec[key].lo), float(spec[key].hi)
         new = round(min(hi, max(current * 1.6, current + 0.5 * (hi - current))), 3) if bigger \

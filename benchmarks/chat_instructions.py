@@ -1,6 +1,9 @@
 """Held-out chat instructions: does `MotionReasoner.steer` change a motion the way a user's own words ask?
 
-    python benchmarks/chat_instructions.py [--bundle DIR] [--limit N] [--out benchmarks/results/chat_instructions.json]
+    OMP_NUM_THREADS=1 python benchmarks/chat_instructions.py [--bundle DIR] [--limit N] [--samples K]
+        [--out benchmarks/results/chat_instructions.json]
+
+(one thread per process: on 2 shared cores torch's default threads made it ten times slower)
 
 Each case is a goal, the motion the bundle generates for it (`MotionReasoner.generate`, the default answer), and
 an instruction written as a user would say it, not in the engine's grammar ("use the left hand instead", "jump
@@ -91,6 +94,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
     ap.add_argument("--limit", type=int, default=None, help="the first N cases only")
+    ap.add_argument("--samples", type=int, default=None, help="steer's drawn candidates (default: steer's default)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("results") / "chat_instructions.json"))
     args = ap.parse_args(argv)
     from irgmotion.api import MotionReasoner
@@ -107,7 +111,8 @@ def main(argv=None) -> int:
         row = {"category": category, "goal": goal, "instruction": words, "check": check,
                "before": before.to_dict()}
         answer = motion.rounds[motion.answer_round]
-        steered = reasoner.steer(goal, motion.joints, words, assessment=answer.assessment)
+        extra = {} if args.samples is None else {"samples": args.samples}
+        steered = reasoner.steer(goal, motion.joints, words, assessment=answer.assessment, **extra)
         thin = reasoner.refine(motion.joints, words, goals=goal)
         for key, result, extra in (("steer", steered.motion, {"updated_goal": steered.goal, "canonical":
                                                                steered.canonical, "edits": steered.edits,
@@ -124,7 +129,7 @@ def main(argv=None) -> int:
               f"{'PASS' if row['thin']['passed'] else 'fail'}  {words!r} on {goal!r}: {row['steer']['why']}"
               f" | {steered.canonical}")
     seconds = time.perf_counter() - started
-    result = {"cases": len(rows), "seconds": round(seconds, 1), "steer": rates(rows, "steer"),
+    result = {"cases": len(rows), "seconds": round(seconds, 1), "samples": args.samples, "steer": rates(rows, "steer"),
               "thin": rates(rows, "thin"), "rows": rows}
     print()
     print(f"{len(rows)} held-out instructions, {seconds:.0f} s")

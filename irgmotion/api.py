@@ -354,11 +354,13 @@ class MotionReasoner:
             rows.append({"caption": caption, "warnings": note + warnings} if details else caption)
         return rows[0] if single else rows
 
-    def refine(self, motions, instructions, goals=None):
+    def refine(self, motions, instructions, goals=None, *, sample: bool = False, seed: int = 0,
+               temperature: float = 1.0):
         """Instructed refinement (the stage-1 task): each motion changed as its instruction says ("jump higher",
         "use the left hand instead"). `goals` are what the motions were made for; the prompt states them beside
         the instruction (without them, the model's own caption of each motion stands in). One motion: one Motion
-        (its single round holds the refined motion; joints None when the model made none); lists: a list."""
+        (its single round holds the refined motion; joints None when the model made none); lists: a list.
+        `sample` draws the motion tokens (seeded) instead of taking the likeliest."""
         feats, notes, single = self._features(motions)
         orders, single_order = self._texts(instructions, "instructions")
         if single != single_order or len(orders) != len(feats):
@@ -370,7 +372,13 @@ class MotionReasoner:
             if single_goal != single or len(goals) != len(feats):
                 raise ValueError(f"give one goal per motion: {len(goals)} goals for {len(feats)} motions")
         started = time.perf_counter()
-        refined = self.reasoner.refine(goals, self._tokens(feats), orders, self._opts(64))
+        _check_seed(seed)
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature}")
+        from .reason.decoding import DecodeOptions
+        opts = DecodeOptions(max_new_tokens=64, batch_size=self.batch_size, do_sample=sample, seed=seed,
+                             temperature=temperature)
+        refined = self.reasoner.refine(goals, self._tokens(feats), orders, opts)
         seconds = time.perf_counter() - started
         made = [ids for ids in refined if ids]
         decoded = iter(self.bundle.vq.decode(made)) if made else iter(())
@@ -385,20 +393,24 @@ class MotionReasoner:
         return out[0] if single else out
 
     def steer(self, goal: str, motion, instruction: str, *, assessment: str | None = None, seed: int = 0,
-              rounds: int = 2) -> Steered:
+              rounds: int = 2, samples: int = 3) -> Steered:
         """A user's own instruction on the current motion of `goal` ("jump higher", "use the left hand instead"),
         as chat and the web studio apply it. The words are read as an edit of the goal's action program (the goal as
         the model's assessment restates it in canonical words: `assessment`, the current motion's assessment, or one
         made here); the updated goal is written as a corpus caption and the instruction in the grammar the model was
-        trained on (`engine.edits`), and the motion is refined with both. Words that cannot be read are passed to the
-        model unchanged, with a warning. Returns the updated goal (what the next assessment judges against), the
-        canonical instruction used and the refined motion."""
+        trained on (`engine.edits`), and the motion is refined with both: a few candidates (greedy, and `samples`
+        drawn ones), of which the model's own assessment against the updated goal picks one, refined once more by
+        that assessment's instruction while it is not perfect (`rounds` in all). Words that cannot be read are passed
+        to the model unchanged (one greedy refinement), with a warning. Returns the updated goal (what the next
+        assessment judges against), the canonical instruction used, the refined motion and its assessment."""
         from .engine.descriptions import DESCRIBED, read_description
         from .engine.edits import interpret
         (goal,), _ = self._texts([goal], "goal")
         (words,), _ = self._texts([instruction], "instruction")
         _check_seed(seed)
         _check_rounds(rounds)
+        if not isinstance(samples, int) or isinstance(samples, bool) or not 0 <= samples <= 16:
+            raise ValueError(f"samples must be an integer from 0 to 16, got {samples!r}")
         feats, notes, single = self._features(motion)
         if not single:
             raise ValueError("steer takes one motion (joints (T, 22, 3) or features (T, 263)), not a list")
@@ -423,13 +435,14 @@ class MotionReasoner:
             refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
             return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
         warnings += reading.notes
-        return self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds)
+        return self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
 
-    def _steer_edit(self, goal, words, feats, reading, asked, shown, warnings, seed, rounds) -> Steered:
+    def _steer_edit(self, goal, words, feats, reading, asked, shown, warnings, seed, rounds, samples) -> Steered:
         """Refine toward the edited goal: candidates from the updated goal worded two ways (a corpus caption, the
-        canonical description) and told two ways (the rule's fixes, the whole goal), decoded in one batch; the
-        model's assessment against the updated goal picks one (ties: the first); while it is not perfect and
-        rounds are left, the assessment's own refinement is applied to it, kept when assessed better."""
+        canonical description) and told two ways (the rule's fixes, the whole goal), decoded in one batch, plus
+        `samples` drawn (seeded) refinements of the first; the model's assessment against the updated goal picks one
+        (ties: the first); while it is not perfect and `rounds` are left, the assessment's own refinement is applied
+        to it, kept when assessed better."""
         from .engine.edits import edit_instruction, goal_instruction, goal_text
         from .engine.programs import describe_program
         new_goal = goal_text(reading.goal, reading.edits, seed)
@@ -437,6 +450,10 @@ class MotionReasoner:
         whole = goal_instruction(reading.goal, seed)
         tries = list(dict.fromkeys([(new_goal, fixes), (new_goal, whole), (describe_program(reading.goal), whole)]))
         made = self.refine([feats] * len(tries), [t[1] for t in tries], goals=[t[0] for t in tries])
+        if samples:  # drawn refinements of the first try, for the assessment to choose from too
+            made += self.refine([feats] * samples, [fixes] * samples, goals=[new_goal] * samples, sample=True,
+                                seed=seed)
+            tries += [(new_goal, fixes)] * samples
         best, best_row, used = None, None, None
         found = [(m, t) for m, t in zip(made, tries) if m.joints is not None]
         if found:

@@ -43,8 +43,9 @@ _PHRASES = [  # multi-word names, checked before single lemmas
                                                             "arm_circles"),
     (r"\blook(?:s|ing)? around\b", "look_around"), (r"\btip ?toes?\b", "tiptoe"), (r"\bsit(?:s|ting)? down\b", "sit_down"),
     (r"\bstand(?:s|ing)? still\b", "idle"), (r"\btwist(?:s|ing)?\b", "torso_twist"),
-    (r"\bkneel(?:s|ing)?\b|\bknelt\b", "kneel"), (r"\b(?:raise|lift)(?:s|ing|ed)? (?:the |your |my |their |his |her )?"
-                                                  r"(?:left |right |both )?(?:arm|hand)s?\b", "raise_arm"),
+    (r"\bkneel(?:s|ing)?\b|\bknelt\b", "kneel"),
+    ((r"\b(?:raise|lift)(?:s|ing|ed)? (?:the |your |my |their |his |her )?(?:left |right |both )?(?:arm|hand)s?\b"),
+     "raise_arm"),
     (r"\bspin(?:s|ning)?\b", "spin"),
 ]
 _NEGATORS = {"not", "no", "without", "skip", "stop", "remove", "drop", "omit", "never", "quit", "delete", "lose"}

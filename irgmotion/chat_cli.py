@@ -91,8 +91,10 @@ def run_session(session, read, out=print, echo: bool = False, prompt: str = "> "
             line = read()
             if line is None:
                 break
-            if echo:
-                out(f"{prompt}{line.rstrip()}")
+            if echo:  # control characters and bytes that were not UTF-8 are shown escaped (and refused below)
+                shown = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else repr(c)[1:-1]
+                                for c in line.rstrip("\r\n"))
+                out(f"{prompt}{shown}")
         text = " ".join(line.split())
         word, _, rest = text.partition(" ")
         command = word.lower()
@@ -120,6 +122,8 @@ def run_session(session, read, out=print, echo: bool = False, prompt: str = "> "
                 show_instruction_turn(session.instruct(text), out)
         except (ValueError, PromptInputError, CLIError) as exc:
             out(f"error: {exc}")
+        except (OSError, RuntimeError) as exc:  # a file that could not be written (a full disk, no ffmpeg for .mp4)
+            out(f"error: {' '.join(str(exc).split())[:300] or type(exc).__name__}")
     if session.path is not None and session.turns:
         out(f"session saved to {session.path} ({len(session.turns)} turn(s))")
     return 0
@@ -174,6 +178,8 @@ def cmd_chat(args) -> int:
     else:
         session = ChatSession(reasoner, args.session)
     echo = not sys.stdin.isatty()
+    if hasattr(sys.stdin, "reconfigure"):  # a line that is not UTF-8 reaches check_goal, which names the byte
+        sys.stdin.reconfigure(errors="surrogateescape")
     if not echo:
         print("irgmotion chat: type a goal, then instructions in your own words; help lists the commands")
     return run_session(session, _reader(echo), echo=echo, first=None if goal is None else f"new {goal}")

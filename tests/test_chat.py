@@ -203,6 +203,7 @@ def test_bad_input_is_one_line(tmp_path, monkeypatch, capsys):
     code, out, err = chat(monkeypatch, capsys, ["--verdict", "maybe"], [])
     assert code == 2 and "--verdict" in err and len(err.strip().splitlines()) == 1
     # in the conversation, bad lines are answered and the session goes on
-    code, out, err = chat(monkeypatch, capsys, [], ["walk", "x" * 3000, "save", "new ", "quit"])
+    code, out, err = chat(monkeypatch, capsys, [], ["walk", "x" * 3000, "\x1b[31mred", "save", "new ", "quit"])
     assert code == 0 and "characters; keep it under" in out and "save needs a path" in out
-    assert "the goal text is empty" in out
+    assert "the goal text is empty" in out and "control character" in out
+    assert "> \\x1b[31mred" in out and "\x1b" not in out  # echoed escaped, never sent to the terminal

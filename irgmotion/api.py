@@ -156,10 +156,22 @@ class Motion:
 
 @dataclass
 class Steered:
-    """The result of `MotionReasoner.steer`: the goal as the instruction updated it, and the refined motion."""
+    """The result of `MotionReasoner.steer`: the goal as the instruction updated it, the user's instruction, and the
+    refined motion; `canonical` is the instruction the model was given (the training grammar's, or the user's words
+    when they could not be read), `edits` what changed in the goal ("jump: count 2 -> 4"), `program` the updated
+    goal's action program (None when the words were passed on unchanged) and `warnings` what went wrong."""
     goal: str
     instruction: str
     motion: Motion
+    canonical: str = ""
+    edits: list[str] = field(default_factory=list)
+    program: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+    assessment: dict | None = None  # the motion's assessment against `goal` (as `assess` gives it), when steer made one
+
+    @property
+    def interpreted(self) -> bool:
+        return self.program is not None
 
 
 def _per_goal(value, n: int, what: str, check) -> list:
@@ -342,11 +354,13 @@ class MotionReasoner:
             rows.append({"caption": caption, "warnings": note + warnings} if details else caption)
         return rows[0] if single else rows
 
-    def refine(self, motions, instructions, goals=None):
+    def refine(self, motions, instructions, goals=None, *, sample: bool = False, seed: int = 0,
+               temperature: float = 1.0):
         """Instructed refinement (the stage-1 task): each motion changed as its instruction says ("jump higher",
         "use the left hand instead"). `goals` are what the motions were made for; the prompt states them beside
         the instruction (without them, the model's own caption of each motion stands in). One motion: one Motion
-        (its single round holds the refined motion; joints None when the model made none); lists: a list."""
+        (its single round holds the refined motion; joints None when the model made none); lists: a list.
+        `sample` draws the motion tokens (seeded) instead of taking the likeliest."""
         feats, notes, single = self._features(motions)
         orders, single_order = self._texts(instructions, "instructions")
         if single != single_order or len(orders) != len(feats):
@@ -358,7 +372,13 @@ class MotionReasoner:
             if single_goal != single or len(goals) != len(feats):
                 raise ValueError(f"give one goal per motion: {len(goals)} goals for {len(feats)} motions")
         started = time.perf_counter()
-        refined = self.reasoner.refine(goals, self._tokens(feats), orders, self._opts(64))
+        _check_seed(seed)
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature}")
+        from .reason.decoding import DecodeOptions
+        opts = DecodeOptions(max_new_tokens=64, batch_size=self.batch_size, do_sample=sample, seed=seed,
+                             temperature=temperature)
+        refined = self.reasoner.refine(goals, self._tokens(feats), orders, opts)
         seconds = time.perf_counter() - started
         made = [ids for ids in refined if ids]
         decoded = iter(self.bundle.vq.decode(made)) if made else iter(())
@@ -372,12 +392,91 @@ class MotionReasoner:
                               select="refine", seconds=seconds, finished=True))
         return out[0] if single else out
 
-    def steer(self, goal: str, motion, instruction: str) -> Steered:
+    def steer(self, goal: str, motion, instruction: str, *, assessment: str | None = None, seed: int = 0,
+              rounds: int = 2, samples: int = 3) -> Steered:
         """A user's own instruction on the current motion of `goal` ("jump higher", "use the left hand instead"),
-        as chat and the web studio apply it: the refined motion, and the goal updated by the instruction (what the
-        next assessment judges against)."""
-        refined = self.refine(motion, instruction, goals=goal)
-        return Steered(goal=refined.goal, instruction=instruction, motion=refined)
+        as chat and the web studio apply it. The words are read as an edit of the goal's action program (the goal as
+        the model's assessment restates it in canonical words: `assessment`, the current motion's assessment, or one
+        made here); the updated goal is written as a corpus caption and the instruction in the grammar the model was
+        trained on (`engine.edits`), and the motion is refined with both: a few candidates (greedy, and `samples`
+        drawn ones), of which the model's own assessment against the updated goal picks one, refined once more by
+        that assessment's instruction while it is not perfect (`rounds` in all). Words that cannot be read are passed
+        to the model unchanged (one greedy refinement), with a warning. Returns the updated goal (what the next
+        assessment judges against), the canonical instruction used, the refined motion and its assessment."""
+        from .engine.descriptions import DESCRIBED, read_description
+        from .engine.edits import interpret
+        (goal,), _ = self._texts([goal], "goal")
+        (words,), _ = self._texts([instruction], "instruction")
+        _check_seed(seed)
+        _check_rounds(rounds)
+        if not isinstance(samples, int) or isinstance(samples, bool) or not 0 <= samples <= 16:
+            raise ValueError(f"samples must be an integer from 0 to 16, got {samples!r}")
+        feats, notes, single = self._features(motion)
+        if not single:
+            raise ValueError("steer takes one motion (joints (T, 22, 3) or features (T, 263)), not a list")
+        found = DESCRIBED.search(assessment or "")
+        if found is None:
+            found = DESCRIBED.search(self.assess(goal, feats[0])["assessment"] or "")
+        asked = read_description(found.group(1)) if found else None
+        shown = read_description(found.group(2)) if found else None
+        warnings = list(notes[0])
+        if asked is None:
+            warnings.append("the model's restatement of the goal is not in canonical words; the instruction was "
+                            "passed to the model unchanged")
+            reading = None
+        else:
+            reading = interpret(words, asked)
+            if not reading.understood:
+                why = f" ({'; '.join(reading.notes)})" if reading.notes else ""
+                warnings.append(f"could not read {words!r} as a change of the goal (a side, count, size, direction, "
+                                f"speed, or an action to add or remove){why}; passed to the model unchanged")
+        if reading is None or not reading.understood:
+            refined = self.refine(feats[0], words, goals=goal)
+            refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
+            return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
+        warnings += reading.notes
+        return self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
+
+    def _steer_edit(self, goal, words, feats, reading, asked, shown, warnings, seed, rounds, samples) -> Steered:
+        """Refine toward the edited goal: candidates from the updated goal worded two ways (a corpus caption, the
+        canonical description) and told two ways (the rule's fixes, the whole goal), decoded in one batch, plus
+        `samples` drawn (seeded) refinements of the first; the model's assessment against the updated goal picks one
+        (ties: the first); while it is not perfect and `rounds` are left, the assessment's own refinement is applied
+        to it, kept when assessed better."""
+        from .engine.edits import edit_instruction, goal_instruction, goal_text
+        from .engine.programs import describe_program
+        new_goal = goal_text(reading.goal, reading.edits, seed)
+        fixes = edit_instruction(reading.goal, asked, reading.edits, shown, seed)
+        whole = goal_instruction(reading.goal, seed)
+        tries = list(dict.fromkeys([(new_goal, fixes), (new_goal, whole), (describe_program(reading.goal), whole)]))
+        made = self.refine([feats] * len(tries), [t[1] for t in tries], goals=[t[0] for t in tries])
+        if samples:  # drawn refinements of the first try, for the assessment to choose from too
+            made += self.refine([feats] * samples, [fixes] * samples, goals=[new_goal] * samples, sample=True,
+                                seed=seed)
+            tries += [(new_goal, fixes)] * samples
+        best, best_row, used = None, None, None
+        found = [(m, t) for m, t in zip(made, tries) if m.joints is not None]
+        if found:
+            rows = self.assess([new_goal] * len(found), [m.features for m, _ in found])
+            for (m, t), row in zip(found, rows):
+                if best is None or _rank(row) > _rank(best_row):
+                    best, best_row, used = m, row, t[1]
+        for _ in range(rounds - 1):
+            if best is None or best_row["level"] == 3 or not best_row["refinement"]:
+                break
+            again = self.refine(best.features, best_row["refinement"], goals=new_goal)
+            if again.joints is None:
+                break
+            row = self.assess(new_goal, again.features)
+            if _rank(row) <= _rank(best_row):
+                break
+            best, best_row, used = again, row, best_row["refinement"]
+        if best is None:  # the model made no motion at all
+            best = made[0]
+            used = tries[0][1]
+        best.warnings = warnings + [w for w in best.warnings if w not in warnings]
+        return Steered(new_goal, words, best, canonical=used, edits=[e.describe() for e in reading.edits],
+                       program=reading.goal.to_dict(), warnings=best.warnings, assessment=best_row)
 
     def similarity(self, texts, motions) -> list[dict] | None:
         """The bundle's evaluator on each (text, motion) pair: {"evaluator": kind, "distance": Euclidean distance
@@ -401,6 +500,11 @@ class MotionReasoner:
             from .evaluator.registry import load_evaluator
             self._evaluator = load_evaluator(next(iter(kinds.values())))
         return self._evaluator
+
+
+def _rank(row: dict) -> int:
+    """An assessment's level for comparing candidates (none stated ranks below poor)."""
+    return -1 if row["level"] is None else row["level"]
 
 
 def _joints(features: np.ndarray) -> np.ndarray:

@@ -444,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .assess_cli import add_parsers as add_assess_parsers
     add_assess_parsers(sub)
+    from .chat_cli import add_parsers as add_chat_parsers
+    add_chat_parsers(sub)
 
     from .engine.cli import add_parsers as add_engine_parsers
     from .tokenizer.cli import add_parsers as add_tokenizer_parsers

@@ -31,6 +31,9 @@ def train_vq_main(args) -> int:
     from ..checkpointing import load_checkpoint
     from ..data.humanml3d import DatasetError, check_dataset_dir
     from ..fileio import OutputPathError, check_output_dir
+    from ..distributed import batch_split_error, launched_main
+    if batch_split_error(args.batch_size):
+        raise UsageError(batch_split_error(args.batch_size))
     ckpt = Path(args.out) / "checkpoint.pt"
     try:  # before any work: the data, and a checkpoint exactly when --resume asks for one
         check_dataset_dir(args.data, ("train",))
@@ -48,6 +51,8 @@ def train_vq_main(args) -> int:
         result = train_vq(cfg, resume=args.resume, vq_overrides=overrides)
     except DatasetError as exc:
         raise UsageError(str(exc)) from None
+    if not launched_main():
+        return 0
     last = result["history"][-1] if result["history"] else {}
     print(f"saved tokenizer to {args.out} after {result['steps']} steps; "
           f"val MPJPE {last.get('root_relative_mpjpe_mm', float('nan')):.1f} mm root-relative "

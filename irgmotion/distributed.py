@@ -50,11 +50,16 @@ def make_accelerator(**kwargs):
     """An `Accelerator` that joins every launched process. On a machine without a GPU, a multi-process launch
     (`accelerate launch --multi_gpu --num_processes N`, or torchrun) runs on the CPU over gloo; without `cpu=True`
     accelerate would leave each process alone, N independent jobs racing on the same files, so that is set here,
-    and a launch the accelerator does not join is refused."""
+    and a launch the accelerator does not join is refused. Batches are split (`split_batches`), as `rows`
+    splits them."""
     from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
     n = launched_world_size()
     if n > 1 and not torch.cuda.is_available():
         kwargs.setdefault("cpu", True)
+    # Our batches are global batches split over the processes: a prepared scheduler then steps once per
+    # optimiser step (accelerate's default assumes a batch per process and steps it N times per step).
+    kwargs.setdefault("dataloader_config", DataLoaderConfiguration(split_batches=True))
     accelerator = Accelerator(**kwargs)
     if accelerator.num_processes != n:
         raise RuntimeError(f"{n} processes were launched but accelerate joined {accelerator.num_processes}; "
@@ -86,8 +91,25 @@ def gather_rows_with_grad(x: torch.Tensor) -> torch.Tensor:
     loss on one process (the backward of the gather sums the processes' gradients)."""
     if _group_size() == 1:
         return x
-    from torch.distributed.nn.functional import all_gather
-    return torch.cat(all_gather(x.contiguous()))
+    return _GatherRows.apply(x)
+
+
+class _GatherRows(torch.autograd.Function):
+    """Equal shares of rows gathered in rank order; backward: the gradients every process computed for the
+    gathered rows, summed, and this process's rows of that sum."""
+
+    @staticmethod
+    def forward(ctx, x):
+        import torch.distributed as dist
+        ctx.rows, ctx.rank = x.shape[0], dist.get_rank()
+        return gather_rows(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        import torch.distributed as dist
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        return grad[ctx.rank * ctx.rows:(ctx.rank + 1) * ctx.rows]
 
 
 class Processes:
@@ -160,6 +182,23 @@ class Processes:
         if not self.distributed:
             return fn(*lists)
         return self.gather(fn(*[self.shard(items) for items in lists]))
+
+    def average_gradients(self, parameters) -> None:
+        """Average the gradients over the processes, as data parallelism does at `backward`: for a model whose
+        loss calls its methods rather than `forward` (which the data-parallel wrapper hooks)."""
+        if not self.distributed:
+            return
+        import torch.distributed as dist
+        grads = [p.grad for p in parameters if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world_size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
 
     def mean(self, value: float) -> float:
         """The mean of a number over the processes."""

@@ -1,5 +1,6 @@
-"""Several processes of one run (`accelerate launch --num_processes N -m irgmotion ...`): who writes files, which
-share of a batch or of a goal list each process takes, and how results come back in their original order.
+"""Several processes of one run (`accelerate launch --multi_gpu --num_processes N -m irgmotion ...`, on GPUs or,
+where there is none, on the CPU over gloo): who writes files, which share of a batch or of a goal list each
+process takes, and how results come back in their original order.
 
 Every training loop and benchmark takes one `Processes` object and asks it:
 
@@ -10,8 +11,12 @@ Every training loop and benchmark takes one `Processes` object and asks it:
   sees exactly the same examples);
 * `shard(items)` / `gather(results)`: a list of goals split into contiguous shares and the per-process results
   gathered back in the original order on every process;
-* `mean(value)`, `barrier()`, and `batch_record(...)` (what train_config.json records: the number of processes
-  and the global batch).
+* `map(fn, goals)`: `fn` on this process's share, the results gathered back in order on every process;
+* `mean(value)`, `any(flag)`, `barrier()`, `average_gradients(...)`, and `batch_record(...)` (what
+  train_config.json records: the number of processes and the global batch).
+
+`gather_rows` / `gather_rows_with_grad` give a model's code the rows of the whole batch (the VQ-VAE's EMA
+codebook, the evaluators' contrastive loss).
 
 A run that was not launched on several processes (no WORLD_SIZE > 1 in the environment) never imports
 accelerate here and takes none of the collective paths: it computes exactly what it computed before.
@@ -61,9 +66,12 @@ def make_accelerator(**kwargs):
     # optimiser step (accelerate's default assumes a batch per process and steps it N times per step).
     kwargs.setdefault("dataloader_config", DataLoaderConfiguration(split_batches=True))
     accelerator = Accelerator(**kwargs)
-    if accelerator.num_processes != n:
-        raise RuntimeError(f"{n} processes were launched but accelerate joined {accelerator.num_processes}; "
-                           "launch with `accelerate launch --multi_gpu --num_processes N` (CPU or GPU)")
+    if accelerator.num_processes != n:  # a launch problem, not a bug: one line, exit 2, before any work
+        import sys
+        print(f"error: WORLD_SIZE says {n} processes but accelerate joined {accelerator.num_processes}; launch "
+              "with `accelerate launch --multi_gpu --num_processes N` (GPUs, or the CPU where there is none)",
+              file=sys.stderr)
+        raise SystemExit(2)
     return accelerator
 
 

@@ -60,6 +60,26 @@ def max_weight_difference(a: Path, b: Path) -> float:
     return max(float((x[k].float() - y[k].float()).abs().max()) for k in x)
 
 
+@pytest.mark.parametrize("n_items, world", [(7, 3), (2, 3), (32, 2), (0, 2)])
+def test_shares_cover_the_items_once_in_order(n_items, world):
+    """What `Processes.map` relies on: the processes' contiguous shares, concatenated in rank order, are the
+    items in their original order (uneven shares included); a global batch splits into equal row slices."""
+    from irgmotion.distributed import Processes
+    items = [f"goal {i}" for i in range(n_items)]
+    shares = []
+    for rank in range(world):
+        procs = Processes()
+        procs.world_size, procs.rank = world, rank
+        shares.append(procs.shard(items))
+    assert [x for share in shares for x in share] == items
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1
+    procs = Processes()
+    procs.world_size, procs.rank = 4, 2
+    assert procs.rows(8) == slice(4, 6)
+    with pytest.raises(ValueError, match="does not split equally"):
+        procs.rows(6)
+
+
 def test_train_vq_on_two_processes_equals_one(toy_dataset, tmp_path):
     args = ["train-vq", "--data", str(toy_dataset), "--steps", "4", "--batch-size", "8", "--window", "32",
             "--val-every", "2", "--width", "16", "--seed", "3", "--threads", "1"]
@@ -125,9 +145,9 @@ def test_stage1_sft_on_two_processes_equals_one(stage1_setup, tmp_path):
     # Each process takes 2 of the same 4 examples; the loss is the sum over its target tokens divided by the
     # whole batch's count, so the averaged gradient is the one-process gradient up to float32 rounding. Adam
     # divides by the gradient's running size, so a weight whose gradient is ~0 can turn rounding into a step of
-    # up to lr (1e-3); measured over 3.5M weights after 4 steps: median 2e-9, one weight above 1e-5, max 2.5e-5.
-    # A schedule stepped twice per step (accelerate's default without split_batches) moved 99% of the weights
-    # by more than 1e-5 (max 1.3e-3); so did a loss averaged per process.
+    # up to lr (1e-3). Measured with --steps 4 over the 3.5M weights: median 2e-9, one weight above 1e-5, max
+    # 2.5e-5; a schedule stepped twice per step (accelerate's default without split_batches) moved 99% of the
+    # weights by more than 1e-5 (max 1.3e-3).
     x, y = load_file(str(one / "model.safetensors")), load_file(str(two / "model.safetensors"))
     diff = torch.cat([(x[k].float() - y[k].float()).abs().flatten() for k in x])
     assert float(diff.max()) < 1e-4

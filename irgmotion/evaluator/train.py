@@ -92,7 +92,8 @@ class EvaluatorTrainer:
     def __init__(self, data: str | Path, out: str | Path, config: TrainConfig, resume: bool = False,
                  progress: bool = True, log: Callable[[str], None] = print,
                  word_vectors: WordVectors | None = None, text_embedder=None, procs: Processes | None = None):
-        self.procs = procs or Processes.start()
+        # The evaluators train on the CPU (as on one process); a launch's processes meet over gloo.
+        self.procs = procs or Processes.start(cpu=True)
         if not self.procs.is_main:
             progress, log = False, _silent
         if config.kind not in ("guo", "tmr"):

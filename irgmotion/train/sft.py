@@ -171,6 +171,7 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
         found = latest_checkpoint(out)
         if found is None:
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
+        procs.barrier()  # every process found it before the main one tidies the folder
         if procs.is_main:
             if found != ckpt:  # a kill came between the two renames of a save: finish the swap
                 shutil.rmtree(ckpt, ignore_errors=True)

@@ -168,7 +168,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--preset", choices=("tiny", "default", "official"), default=None,
                    help="model size (default: default; official = the released dimensions)")
     p.add_argument("--steps", type=positive_int, default=None, help="training steps (default 3000)")
-    p.add_argument("--batch-size", type=positive_int, default=None, help="default 64")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="global batch (default 64; split over the processes of an accelerate launch)")
     p.add_argument("--lr", type=positive_float, default=None, help="AdamW learning rate (default 1e-3 for guo, 5e-4 for tmr)")
     p.add_argument("--loss", choices=("margin", "infonce"), default=None,
                    help="default: margin (Guo et al.) for guo, infonce for tmr")

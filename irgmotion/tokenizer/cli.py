@@ -151,7 +151,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", required=True, help="output directory (weights, config, checkpoint)")
     p.add_argument("--preset", default="tiny", choices=("tiny", "paper"))
     p.add_argument("--steps", type=positive_int, default=6000)
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="global batch of windows (split over the processes of an accelerate launch)")
     p.add_argument("--window", type=positive_int, default=64)
     p.add_argument("--lr", type=positive_float, default=None, help="default: 6e-4 for tiny, 2e-4 for paper")
     p.add_argument("--w-root", type=nonnegative_float, default=None, help="extra loss weight on the root channels (preset's if unset)")

@@ -184,7 +184,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--task-weights", default=None,
                    help="repeat tasks' entries, e.g. tm2t_assessment_analysis=6,m2t_motion_caption=1 (0 drops a task)")
     p.add_argument("--steps", type=positive_int, default=2000)
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="global batch per micro-step (split over the processes of an accelerate launch)")
     p.add_argument("--grad-accum", type=positive_int, default=1)
     p.add_argument("--lr", type=positive_float, default=None, help="default 1e-3 for stages 1-2, 2e-5 for stage 3")
     p.add_argument("--warmup", type=nonnegative_int, default=100)

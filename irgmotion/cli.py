@@ -13,14 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from .fileio import save_npy
-from .cliargs import OneLineParser, positive_float, positive_int, seed
+from .cliargs import (  # noqa: F401 (CLIError and EXIT_BAD_INPUT are part of this module's API)
+    EXIT_BAD_INPUT,
+    CLIError,
+    OneLineParser,
+    nonnegative_float,
+    port,
+    positive_float,
+    positive_int,
+    run_parser,
+    seed,
+    studio_rounds,
+)
 from .reason.options import DEFAULT_SELECT, SELECTIONS, VERDICTS
-
-EXIT_BAD_INPUT = 2
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
 
 
 def _load(path: str, dataset: str | None):
@@ -231,12 +236,10 @@ def _check_generate_flags(args) -> None:
     if not 0 <= args.seed <= 2**32 - 1:
         raise CLIError(f"--seed must be between 0 and {2**32 - 1}, got {args.seed}")
     if args.format == "mp4" and not args.no_render:
-        try:
-            import imageio_ffmpeg
-            imageio_ffmpeg.get_ffmpeg_exe()
-        except Exception:  # ImportError, or no ffmpeg binary for this platform
+        from .motion.render import mp4_available
+        if not mp4_available():
             raise CLIError("--format mp4 needs ffmpeg from the imageio-ffmpeg package (pip install imageio-ffmpeg), "
-                           "which is unavailable; use --format gif or --no-render") from None
+                           "which is unavailable; use --format gif or --no-render")
 
 
 def cmd_generate(args) -> int:
@@ -330,14 +333,39 @@ def _generate_batch(args) -> int:
     return 0
 
 
-def cmd_data(args) -> int:
-    if args.data_command == "import-bvh":
-        from .data.bvh_dataset import import_bvh_main
-        return import_bvh_main(args)
-    from .data import synth
-    if args.data_command == "synth":
-        return synth.synth_main(args)
-    return synth.program_main(args)
+def cmd_serve(args) -> int:
+    """The web studio: one loaded model behind a local HTTP server (irgmotion.app)."""
+    import ipaddress
+    import socket
+
+    from .app import MissingExtras, require_extras
+    try:
+        require_extras()
+    except MissingExtras as exc:
+        raise CLIError(str(exc)) from None
+    from .app.server import bind, serve
+    try:
+        sock = bind(args.host, args.port)
+    except socket.gaierror as exc:
+        raise CLIError(f"--host {args.host[:60]}: not a host name or address this machine knows "
+                       f"({exc.strerror})") from None
+    except OSError as exc:
+        import errno
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise CLIError(f"--host {args.host[:60]}: not an address of this machine ({exc.strerror})") from None
+        raise CLIError(f"--port {args.port}: cannot listen on {args.host[:60]}:{args.port} "
+                       f"({exc.strerror or type(exc).__name__})") from None
+    try:
+        if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
+            print(f"warning: --host {args.host} listens beyond this machine; the studio has no authentication",
+                  file=sys.stderr)
+        reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+        reasoner.max_rounds = args.max_rounds
+        serve(reasoner, sock, warmup=not args.no_warmup, batch_window=args.batch_window_ms / 1000,
+              timeout=args.timeout, max_results=args.max_results)
+    finally:
+        sock.close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -369,33 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=datasets, default=None)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("data", help="datasets: synthesise the procedural corpus, render a program, import BVH mocap")
-    dsub = p.add_subparsers(dest="data_command", required=True)
-    s = dsub.add_parser("synth", help="write a procedural text-motion dataset in HumanML3D layout")
-    s.add_argument("--out", required=True)
-    s.add_argument("--n", type=positive_int, default=20000)
-    s.add_argument("--seed", type=seed, default=0)
-    s.add_argument("--workers", type=positive_int, default=None)
-    s.set_defaults(func=cmd_data)
-    s = dsub.add_parser("program", help="render a motion from an action-program JSON")
-    s.add_argument("program")
-    s.add_argument("output")
-    s.add_argument("--seed", type=seed, default=None, help="render seed (default: the program's own, else 0)")
-    s.add_argument("--to", choices=("joints", "features"), default="joints")
-    s.set_defaults(func=cmd_data)
-    s = dsub.add_parser("import-bvh", help="BVH motion capture of any rig -> a dataset in HumanML3D layout")
-    s.add_argument("src", help="a .bvh file or a directory of them (searched recursively); clip id = file stem")
-    s.add_argument("out", help="new dataset directory (absent or empty)")
-    s.add_argument("--rig", default="auto", help="auto (by joint names), bandai, cmu, mixamo, smpl, or MAP.yaml "
-                   "mapping HumanML3D joints to source joints")
-    s.add_argument("--labels", default="auto", help="auto (Bandai cfg/ and ID.json when present), bandai, none, "
-                   "or a label schema YAML (see irgmotion/data/label_captions.py)")
-    s.add_argument("--skip-bad", action="store_true", help="skip files that cannot be imported and list them")
-    s.add_argument("--up", default="auto", choices=("auto", "y", "z", "-y", "-z", "x", "-x"),
-                   help="the source's up axis (auto: from the feet to the head)")
-    s.add_argument("--seed", type=seed, default=0, help="seed of the train/val/test split")
-    s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
-    s.set_defaults(func=cmd_data)
+    from .data.cli import add_parsers as add_data_parsers
+    add_data_parsers(sub)
 
     p = sub.add_parser("generate", help="text -> motion through interleaved generation, assessment and refinement")
     p.add_argument("text", nargs="?", default=None,
@@ -424,6 +427,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "(an empty folder or a previous output, with its trace.json, is always replaced whole)")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("serve", help="the web studio: generate, watch, steer and download motions in a browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=port, default=8000, help="port (0: any free one)")
+    p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
+    p.add_argument("--verdict", choices=VERDICTS, default=None, help="as for generate")
+    p.add_argument("--select", choices=SELECTIONS, default=DEFAULT_SELECT, help="as for generate")
+    p.add_argument("--max-rounds", type=studio_rounds, default=3,
+                   help="generations per goal when a request names none (at most 10, as a request may ask)")
+    p.add_argument("--timeout", type=positive_float, default=120.0, help="seconds a request may take, queue included")
+    p.add_argument("--batch-window-ms", type=nonnegative_float, default=50.0,
+                   help="goals arriving this close together are decoded in one batched call")
+    p.add_argument("--max-results", type=positive_int, default=256, help="results kept in memory (oldest dropped)")
+    p.add_argument("--no-warmup", action="store_true", help="skip the first short generation at start")
+    p.set_defaults(func=cmd_serve)
+
     from .assess_cli import add_parsers as add_assess_parsers
     add_assess_parsers(sub)
 
@@ -444,19 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .tokenizer.cli import UsageError as TokenizerUsageError
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a bad flag (2, one line printed): a return code, as for every error
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    try:
-        return int(args.func(args) or 0)
-    except (CLIError, TokenizerUsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_parser(build_parser(), argv)
 
 
 if __name__ == "__main__":

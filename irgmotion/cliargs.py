@@ -9,6 +9,13 @@ import sys
 MAX_SEED = 2**32 - 1  # numpy and torch seeds
 
 
+EXIT_BAD_INPUT = 2
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (`error: irgmotion train: argument --lr: ...`), exit 2."""
 
@@ -51,3 +58,29 @@ seed = _typed(_int, lambda v: 0 <= v <= MAX_SEED, f"must be between 0 and {MAX_S
 positive_float = _typed(_float, lambda v: v > 0, "must be a positive number", "positive_float")
 nonnegative_float = _typed(_float, lambda v: v >= 0, "must be 0 or more", "nonnegative_float")
 fraction = _typed(_float, lambda v: 0 <= v < 1, "must be in [0, 1)", "fraction")
+
+
+def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the chosen command: its exit code; bad input is one printed line and exit 2."""
+    import sys
+
+    from .tokenizer.cli import UsageError as TokenizerUsageError
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, one line printed): a return code, as for every error
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, TokenizerUsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+port = _typed(_int, lambda v: 0 <= v <= 65535, "must be between 0 and 65535", "port")
+# irgmotion serve: the generations one request may ask for (irgmotion.app.server.MAX_ROUNDS_LIMIT)
+STUDIO_MAX_ROUNDS = 10
+studio_rounds = _typed(_int, lambda v: 1 <= v <= STUDIO_MAX_ROUNDS, f"must be between 1 and {STUDIO_MAX_ROUNDS}",
+                       "studio_rounds")

@@ -47,6 +47,22 @@ def test_wrong_side_names_the_sides():
     assert "right hand" in a.refinement
 
 
+def test_an_overlay_done_without_its_action_is_not_an_extra_to_leave_out():
+    """"walk while waving" shown as a wave alone: the walk is missing; the wave is part of the goal, so the fix
+    must not ask to leave it out (it did, and the model then refined against its own goal)."""
+    cand = validate_program({"actions": [{"name": "wave", "params": {"hand": "right", "count": 2}},
+                                         GOAL.actions[1].to_dict(), GOAL.actions[2].to_dict()]})
+    _, diffs, _ = program_difference(GOAL, cand)
+    assert [d.kind for d in diffs] == ["missing"]
+    for style in ("compare", "aligned", "slots"):
+        a = assess_programs(GOAL, cand, random.Random(0), style)
+        assert "leave out" not in a.refinement and "extra" not in a.assessment, (style, a)
+        assert "walk forward 4 steps" in a.refinement
+    other = validate_program({"actions": [{"name": "clap", "params": {"count": 2}}, GOAL.actions[1].to_dict(),
+                                          GOAL.actions[2].to_dict()]})
+    assert [d.kind for d in program_difference(GOAL, other)[1]] == ["missing", "extra"]  # any other action is
+
+
 def test_ground_truth_is_perfect_and_every_perturbation_differs():
     rng = random.Random(0)
     assert assess_programs(GOAL, GOAL, rng).refinement == NO_REFINEMENT

@@ -167,3 +167,36 @@ def test_rule_loop_replaces_the_verdict_and_stops_when_perfect(monkeypatch, styl
         assert "size full vs small wrong" in first.assessment and "vs small ok" not in result.text
     assert level_of(second.assessment) == 3 and second.satisfied
     assert result.trace.finished and result.answer_round == 1 and not result.warnings
+
+
+@pytest.mark.skipif(not (EMBEDDED / "manifest.json").is_file(), reason="no embedded bundle")
+def test_a_motion_made_again_keeps_its_first_description(monkeypatch):
+    """Scripted: round 2 repeats round 1's motion token for token, but the model, told what to fix, now describes
+    it as the goal. The rule keeps the first description, so the verdict stays, and the repeat ends the trace."""
+    import irgmotion.reason.pipeline as pipeline
+    from irgmotion.llm.trace import PLAN_ASSESS, PLAN_GENERATE, plan_text
+    from irgmotion.llm.vocab import motion_to_string
+    bundle = load_bundle()
+
+    def round_text(shown):
+        return (f"[generate]{motion_to_string([1, 2, 3])}[/generate]\n" + plan_text(PLAN_ASSESS) +
+                f"[assess]Assessment: The goal asks for: jump in place twice. The motion shows: {shown}. Check:")
+
+    parts = ["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE)
+             + round_text("wave with the right hand once"), round_text("jump in place twice")]
+
+    def scripted(llm, prompts, starts, opts, rules, controller):
+        for part in parts:
+            assert controller.limit(0) is not None
+            if controller.after(0, part) is None:
+                return
+        raise AssertionError("the rule did not end the trace at the repeated motion")
+    monkeypatch.setattr(pipeline, "decode_segments", scripted)
+    reasoner = Reasoner(bundle.llm, bundle.vq, "aligned", verdict="rule", select="best")
+    result = reasoner.interleaved(["a person jumps twice"], max_rounds=4)[0]
+    first, second = result.trace.rounds
+    assert level_of(first.assessment) == level_of(second.assessment) == 0
+    assert "The motion shows: wave with the right hand once." in second.assessment
+    assert not result.trace.finished
+    assert any("kept its first description" in w for w in result.warnings)
+    assert any("repeated an earlier motion" in w for w in result.warnings)

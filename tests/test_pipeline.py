@@ -19,6 +19,8 @@ def test_smoke_pipeline_builds_a_working_bundle(tmp_path):
 
     bundle = load_bundle(out / "bundle")
     assert not any(bundle.root.rglob("checkpoint*"))  # the bundle holds what generation needs, no optimiser state
+    words = json.loads((bundle.root / "llm" / "caption_words.json").read_text())["words"]  # goal spelling correction
+    assert "person" in words or "man" in words
     import numpy as np
 
     from irgmotion.llm.trace import parse_trace

@@ -112,7 +112,7 @@ def import_bvh(src, out, rig="auto", labels="auto", skip_bad=False, workers=1, s
                progress=False) -> dict:
     """Write the dataset; raises BVHImportError/LabelError (one line) on the first bad file unless
     `skip_bad`, in which case bad files are listed in the summary's 'skipped'."""
-    from .synth.corpus import grouped_std
+    from .mix import feature_statistics
 
     sources = find_sources(src)
     rig_spec = load_rig_map(rig) if rig not in ("auto", "bandai", "cmu", "mixamo", "smpl") else rig
@@ -142,12 +142,9 @@ def import_bvh(src, out, rig="auto", labels="auto", skip_bad=False, workers=1, s
         if not clips:
             raise BVHImportError(f"{src}: no file could be imported ({len(skipped)} skipped)")
         splits = split_ids(list(clips), seed)
-        stats = np.stack([_moments(np.load(part / "new_joint_vecs" / f"{i}.npy")) for i in splits["train"]])
-        count = stats[:, 2].sum(axis=0)
-        mean = stats[:, 0].sum(axis=0) / count
-        std = np.sqrt(np.maximum(stats[:, 1].sum(axis=0) / count - mean ** 2, 0.0))
-        np.save(part / "Mean.npy", mean.astype(np.float32))
-        np.save(part / "Std.npy", grouped_std(std).astype(np.float32))
+        mean, std = feature_statistics([part / "new_joint_vecs" / f"{i}.npy" for i in splits["train"]], 263)
+        np.save(part / "Mean.npy", mean)
+        np.save(part / "Std.npy", std)
         for name, ids in splits.items():
             (part / f"{name}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
         summary = {"source": str(src), "rig": rig if isinstance(rig, str) else "map", "labels": labels,
@@ -170,9 +167,19 @@ def import_bvh(src, out, rig="auto", labels="auto", skip_bad=False, workers=1, s
     return summary
 
 
-def _moments(f: np.ndarray) -> np.ndarray:
-    f = f.astype(np.float64)
-    return np.stack([f.sum(0), (f * f).sum(0), np.full(f.shape[1], len(f), dtype=np.float64)])
+def read_clip_labels(root: str | Path) -> dict[str, dict]:
+    """Clip id -> its labels ({"content": "walk", "style": "elderly"}), for the clips that have any: from a mix's
+    labels.json, else from an import's import.json; {} for a dataset without labels."""
+    root = Path(root)
+    try:
+        if (root / "labels.json").is_file():
+            return json.loads((root / "labels.json").read_text(encoding="utf-8"))
+        if (root / "import.json").is_file():
+            clips = json.loads((root / "import.json").read_text(encoding="utf-8")).get("clips", {})
+            return {cid: info["labels"] for cid, info in clips.items() if info.get("labels")}
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise ValueError(f"{root}: unreadable labels file ({exc})") from None
+    return {}
 
 
 def import_bvh_main(args) -> int:

@@ -52,3 +52,19 @@ def read_text_file(path: str | Path) -> list[TextEntry]:
     if not entries:
         raise ValueError(f"{path}: no caption lines")
     return entries
+
+
+def caption_words(dataset: str | Path, split: str = "train", min_count: int = 2) -> dict[str, int]:
+    """Lower-case words of a dataset split's captions and how often each occurs (those seen at least `min_count`
+    times): the vocabulary a model trained on them reads, which goal spelling correction compares against."""
+    import re
+    from collections import Counter
+    dataset = Path(dataset)
+    ids = (dataset / f"{split}.txt").read_text(encoding="utf-8").split()
+    counts: Counter = Counter()
+    for clip in ids:
+        path = dataset / "texts" / f"{clip}.txt"
+        if path.is_file():
+            for entry in read_text_file(path):
+                counts.update(w.lower() for w in re.findall(r"[A-Za-z]+", entry.caption))
+    return {w: n for w, n in sorted(counts.items()) if n >= min_count}

@@ -14,11 +14,14 @@ import re
 import sys
 import urllib.parse
 import urllib.request
+import dataclasses
 from dataclasses import dataclass
 
 from .assessment import Assessment, Difference, level_from_differences, level_of, write_assessment
 
-SIDES = {"left", "right"}
+SIDES = {"left", "right", "both"}
+# Verbs that name the same movement in motion captions: compared as one action ("lifts" meets "raises").
+SYNONYMS = {"lift": "raise", "jog": "run", "sprint": "run", "stroll": "walk", "rotate": "turn", "pivot": "turn"}
 DIRECTIONS = {"forward", "forwards", "backward", "backwards", "sideways", "around", "up", "down", "clockwise",
               "counterclockwise", "anticlockwise", "circle", "diagonally"}
 BODY_PARTS = {"hand", "hands", "arm", "arms", "leg", "legs", "foot", "feet", "head", "knee", "knees", "hip",
@@ -46,6 +49,21 @@ def _stem(word: str) -> str:
     return word
 
 
+def _action_key(word: str) -> str:
+    """The stem an action is compared by, synonyms made one."""
+    stem = _stem(word)
+    return _SYNONYM_STEMS.get(stem, stem)
+
+
+_NOT_MANNER = {"only", "really", "finally", "early", "likely", "nearly", "mainly", "mostly", "fully", "family",
+               "elderly", "holy", "lively", "friendly", "apply", "supply", "reply", "rally", "fly", "ugly", "belly"}
+_SYNONYM_STEMS = {_stem(k): _stem(v) for k, v in SYNONYMS.items()}
+
+
+def _side_text(sides: set[str]) -> str:
+    return "both sides" if sides == {"both"} else f"the {'/'.join(sorted(sides))} side"
+
+
 @dataclass
 class CaptionFacts:
     actions: list[str]
@@ -54,6 +72,7 @@ class CaptionFacts:
     parts: set[str]
     counts: list[int]
     surface: dict[str, str]  # stem -> the word as written, for readable assessments
+    manner: set[str] = dataclasses.field(default_factory=set)  # how: adverbs in -ly ("slowly", "gracefully")
 
 
 def caption_facts(caption: str, tokens: list[str] | None = None) -> CaptionFacts:
@@ -74,8 +93,10 @@ def caption_facts(caption: str, tokens: list[str] | None = None) -> CaptionFacts
             prev = w
         surface = {_stem(a): a for a in actions}
     counts = [NUMBERS[w] if w in NUMBERS else int(w) for w in words if w in NUMBERS or w.isdigit()]
-    return CaptionFacts([_stem(a) for a in actions], SIDES & set(words), {_stem(w) for w in DIRECTIONS & set(words)},
-                        {_stem(w) for w in BODY_PARTS & set(words)}, counts, surface)
+    surface = {_action_key(a): a for a in actions}
+    manner = {w for w in words if w.endswith("ly") and len(w) > 4 and w not in _NOT_MANNER}
+    return CaptionFacts([_action_key(a) for a in actions], SIDES & set(words), {_stem(w) for w in DIRECTIONS & set(words)},
+                        {_stem(w) for w in BODY_PARTS & set(words)}, counts, surface, manner)
 
 
 class CaptionComparer:
@@ -99,10 +120,13 @@ class CaptionComparer:
                 diffs.append(Difference("extra", f"it adds the action '{word}', which the goal does not ask for",
                                         f"leave out the action '{word}'", weight=0.5))
         if g.sides and c.sides and g.sides != c.sides:
-            diffs.append(Difference("wrong_side", f"it uses the {'/'.join(sorted(c.sides))} side instead of the "
-                                    f"{'/'.join(sorted(g.sides))}", f"use the {'/'.join(sorted(g.sides))} side"))
+            diffs.append(Difference("wrong_side", f"it uses {_side_text(c.sides)} instead of {_side_text(g.sides)}",
+                                    f"use {_side_text(g.sides)}"))
         elif g.sides and g.sides == c.sides:
-            matches.append(f"the {'/'.join(sorted(g.sides))} side")
+            matches.append(_side_text(g.sides))
+        if g.manner and c.manner and not (g.manner & c.manner):
+            diffs.append(Difference("manner", f"it moves {'/'.join(sorted(c.manner))} instead of "
+                                    f"{'/'.join(sorted(g.manner))}", f"move {'/'.join(sorted(g.manner))}", weight=0.5))
         if g.directions and c.directions and not (g.directions & c.directions):
             diffs.append(Difference("wrong_direction", f"it moves {'/'.join(sorted(c.directions))} instead of "
                                     f"{'/'.join(sorted(g.directions))}", f"move {'/'.join(sorted(g.directions))}"))
@@ -112,6 +136,47 @@ class CaptionComparer:
         level = level_from_differences(diffs, max(1, len(set(g.actions))), n_matched=len(matches))
         if not g.actions and goal.strip().lower() != candidate.strip().lower():
             level = min(level, 2)  # nothing to compare on: never claim a perfect match
+        return write_assessment(level, matches, diffs, self.rng, shown=candidate, asked=goal)
+
+
+def _label_words(value: str) -> list[str]:
+    return [w for w in re.split(r"[-_\s]+", str(value).lower()) if w]
+
+
+class LabelComparer:
+    """Assessment of a candidate against a goal when both clips carry a dataset's labels (the Bandai-Namco clips:
+    content and style, `irgmotion data import-bvh`): exact on the labels, where two paraphrased captions of the
+    same label ("lifts both hands up", "raises both arms") would read as different actions.
+
+    The first label field says what is done (content), the others how (style). Level: 3 when every label
+    agrees; 2 when only the how differs; 1 when the what differs but shares a word ("wave-left-hand" against
+    "wave-right-hand", "walk" against "walk-turn-left"); 0 when the what shares nothing."""
+
+    def __init__(self, seed: int = 0):
+        self.rng = random.Random(seed)
+
+    def __call__(self, goal: str, candidate: str, goal_labels: dict, candidate_labels: dict) -> Assessment:
+        fields = list(goal_labels)
+        matches, diffs, level = [], [], 3
+        for k, name in enumerate(fields):
+            want, got = str(goal_labels[name]), candidate_labels.get(name)
+            want_text = " ".join(_label_words(want))
+            if got is not None and str(got) == want:
+                matches.append(f"the {name} '{want_text}'")
+                continue
+            got_text = " ".join(_label_words(got)) if got is not None else "unlabelled"
+            if k == 0:
+                shared = set(_label_words(want)) & set(_label_words(got or ""))
+                sides = {"left", "right", "both"}
+                only_side = shared and (set(_label_words(want)) ^ set(_label_words(got or ""))) <= sides
+                kind = "wrong_side" if only_side else ("other" if shared else "missing")
+                diffs.append(Difference(kind, f"the {name} is '{got_text}' where the goal asks for '{want_text}'",
+                                        f"make the {name} '{want_text}' instead of '{got_text}'", weight=1.5))
+                level = min(level, 1 if shared else 0)
+            else:
+                diffs.append(Difference("other", f"the {name} is '{got_text}' where the goal asks for '{want_text}'",
+                                        f"perform it with the {name} '{want_text}'", weight=0.5))
+                level = min(level, 2)
         return write_assessment(level, matches, diffs, self.rng, shown=candidate, asked=goal)
 
 

@@ -8,8 +8,10 @@ Candidates for a goal, from clearly wrong to right:
      count, missing/extra action, swapped order, small amplitude, wrong action)
      and rendered by the procedural engine (procedural corpus only);
   c. the ground truth, assessed as perfect with "No refinements needed.".
-For the procedural corpus every assessment is exact (program difference); for
-captions-only datasets an annotator compares captions.
+For the procedural corpus every assessment is exact (program difference); real clips
+imported with labels (`irgmotion data import-bvh`) are compared by their labels; for
+captions-only datasets an annotator compares captions. A mix of these (`irgmotion data
+mix`) takes, for each (goal, candidate) pair, the first of these that both sides allow.
 """
 from __future__ import annotations
 
@@ -139,8 +141,8 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
         raise ValueError(f"unknown assessment style {cfg.assessment_style!r}; choose from {', '.join(ASSESSMENT_STYLES)}")
     rng = random.Random(cfg.seed)
     programs = {c.id: load_program_for(root, c.id) for c in clips}
-    procedural = all(p is not None for p in programs.values()) and bool(programs)
-    if cfg.assessment_style != "compare" and not procedural:
+    n_programs = sum(p is not None for p in programs.values())
+    if cfg.assessment_style != "compare" and not n_programs:
         raise ValueError(f"assessment style {cfg.assessment_style!r} needs motion programs (the procedural corpus); "
                          "captions-only datasets use 'compare'")
     captions = [[t.caption for t in c.texts[: cfg.captions_per_goal]] for c in clips]
@@ -148,8 +150,9 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
     ids = [c.id for c in clips]
 
     near_misses: dict[str, list] = {}
-    if procedural and cfg.n_perturb > 0:
-        jobs = [(c.id, programs[c.id].to_dict(), cfg.n_perturb, cfg.seed, str(motion_dir)) for c in clips]
+    with_program = [c for c in clips if programs[c.id] is not None]
+    if with_program and cfg.n_perturb > 0:
+        jobs = [(c.id, programs[c.id].to_dict(), cfg.n_perturb, cfg.seed, str(motion_dir)) for c in with_program]
         workers = cfg.workers or min(4, os.cpu_count() or 1)
         if workers > 1:
             with ProcessPoolExecutor(workers) as pool:
@@ -157,22 +160,36 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
                                     desc="near-misses", mininterval=2))
         else:
             results = [_render_near_misses(j) for j in tqdm(jobs, desc="near-misses", mininterval=2)]
-        near_misses = {c.id: r for c, r in zip(clips, results)}
+        near_misses = {c.id: r for c, r in zip(with_program, results)}
 
-    if procedural:
-        from ..data.synth.program import validate_program
-        from .programs import analyse_program, assess_programs
-
-        def assess(goal_id, cand_id, cand_program=None):
-            return assess_programs(programs[goal_id], cand_program or programs[cand_id], rng, cfg.assessment_style)
-    else:
-        from .annotators import CaptionComparer, EndpointAnnotator, analyse_caption
+    from ..data.synth.program import validate_program
+    from .programs import analyse_program, assess_programs
+    from ..data.bvh_dataset import read_clip_labels
+    from .annotators import CaptionComparer, EndpointAnnotator, LabelComparer, analyse_caption
+    labels = read_clip_labels(root)  # real mocap imported with labels (or a mix holding such clips)
+    annotator = None
+    if n_programs < len(clips):  # captions-only goals or candidates (real data, or a mix with real data)
         annotator = EndpointAnnotator(cfg.annotator) if cfg.annotator else CaptionComparer(cfg.seed)
+    by_labels = LabelComparer(cfg.seed)
 
+    def assess(goal: Clip, k: int, cand: Clip | None, cand_program=None):
+        """Exact when both motions have programs, or both labels (the same label fields); otherwise the goal
+        caption against the candidate's caption."""
+        goal_program = programs[goal.id]
+        cand_program = cand_program or (programs[cand.id] if cand is not None else None)
+        if goal_program is not None and cand_program is not None:
+            return assess_programs(goal_program, cand_program, rng, cfg.assessment_style)
+        t = cand.texts[0]
+        gl, cl = labels.get(goal.id), labels.get(cand.id)
+        if gl and cl and set(gl) == set(cl):
+            return by_labels(captions[goals_index[goal.id]][k], t.caption, gl, cl)
+        return annotator(captions[goals_index[goal.id]][k], t.caption, list(goal.texts[k].tokens), list(t.tokens))
+
+    goals_index = {c.id: g for g, c in enumerate(clips)}
     goals = []
     for g, clip in enumerate(tqdm(clips, desc="assess", mininterval=2)):
         record = GoalRecord(MotionRef(clip.id), captions[g], [], [])
-        if procedural:
+        if programs[clip.id] is not None:
             record.program = programs[clip.id].to_dict()
             record.analyses = analyse_program(programs[clip.id], rng)
         else:
@@ -182,21 +199,16 @@ def build_goals(cfg: EngineConfig, log=print) -> list[GoalRecord]:
             cands = []
             for j in _ranked_picks(order_of(g, k), clip.id, ids, cfg.n_retrieval, rng):
                 other = clips[j]
-                if procedural:
-                    a = assess(clip.id, other.id)
-                else:
-                    t = other.texts[0]
-                    a = annotator(caption, t.caption, list(clip.texts[k].tokens), list(t.tokens))
-                cands.append(ScoredCandidate(MotionRef(other.id), a, "retrieval", other.id))
+                cands.append(ScoredCandidate(MotionRef(other.id), assess(clip, k, other), "retrieval", other.id))
             for name, kind, prog in near_misses.get(clip.id, []):
-                a = assess(clip.id, None, validate_program(prog))
+                a = assess(clip, k, None, validate_program(prog))
                 cands.append(ScoredCandidate(MotionRef(name), a, "perturbation", kind))
-            truth = (assess(clip.id, clip.id) if procedural else
+            truth = (assess(clip, k, clip) if programs[clip.id] is not None else
                      write_assessment(3, [caption.rstrip(".")], [], rng, shown=caption, asked=caption))
             cands.append(ScoredCandidate(MotionRef(clip.id), truth, "ground_truth"))
             record.candidates[k] = cands
         goals.append(record)
-    if not procedural and isinstance(annotator, EndpointAnnotator):
+    if annotator is not None and hasattr(annotator, "summary"):
         log(annotator.summary())  # how many assessments fell back to the offline rules
     return goals
 

@@ -259,7 +259,12 @@ def compare_programs(goal: Program, cand: Program, style: str = "compare",
                 diffs.append(Difference("missing", f"the goal's '{phrase(g)}' is missing", phrase(g), weight=1.5))
                 check_missing(g)
         if op in ("insert", "replace"):
+            # A goal action's upper-body overlay performed alone (the wave of "walk while waving", without the
+            # walk) is the missing action done in part, not an extra to leave out: the fix is the missing action.
+            overlays = {g.upper.name for g in goal.actions[i1:i2] if g.upper is not None} if op == "replace" else set()
             for c in cand.actions[j1:j2]:
+                if c.name in overlays and c.upper is None:
+                    continue
                 diffs.append(Difference("extra", f"it adds '{phrase(c, False)}', which the goal does not ask for",
                                         f"leave out the {ACTIONS[c.name].doc}", weight=0.5))
                 extras.append(phrase(c, False))

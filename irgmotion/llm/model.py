@@ -35,6 +35,27 @@ def _quiet_loading():
             hf_logging.enable_progress_bar()
 
 
+# tokenizer.json-backed classes, loaded directly: AutoTokenizer reads the model config first, which imports
+# transformers' model utilities (about 0.7 s of a command's start-up).
+_FAST_TOKENIZER_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
+
+
+def _load_text_tokenizer(directory: Path):
+    config = directory / "tokenizer_config.json"
+    name = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class") if config.is_file() else None
+    if name in _FAST_TOKENIZER_CLASSES and (directory / "tokenizer.json").is_file():
+        from transformers import PreTrainedTokenizerFast
+        return PreTrainedTokenizerFast.from_pretrained(str(directory))
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(str(directory))
+
+
+def _load_transformers_model(directory: Path, dtype, device):
+    from transformers import AutoModelForCausalLM
+    with _quiet_loading():
+        return AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype).to(device)
+
+
 @dataclass
 class LLMPreset:
     name: str
@@ -94,6 +115,8 @@ class MotionLLM:
         self.codebook_size = codebook_size
         self.preset = preset
         self.extra = extra or {}
+        self.directory: Path | None = None  # where from_pretrained read it (transformers_model reloads from there)
+        self._transformers = None
         vocab = motion_vocabulary(codebook_size)
         ids = tokenizer.convert_tokens_to_ids(vocab)
         if any(i is None or i == tokenizer.unk_token_id for i in ids):
@@ -165,7 +188,7 @@ class MotionLLM:
     def save_pretrained(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        model = self.model
+        model = self.transformers_model()
         if self.is_lora:  # a plain directory: merge a copy so training can continue with adapters
             import copy
             model = copy.deepcopy(self.model).merge_and_unload()
@@ -179,20 +202,40 @@ class MotionLLM:
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, dtype=torch.float32, device: str = "cpu") -> "MotionLLM":
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def from_pretrained(cls, directory: str | Path, dtype=torch.float32, device: str = "cpu",
+                        fast: bool = False) -> "MotionLLM":
+        """fast=True: for decoding only, a Llama is loaded into the inference-only forward (llm/llama_inference.py,
+        equal logits, without importing transformers' model classes); other architectures as usual."""
         directory = Path(directory)
         meta_path = directory / META_FILE
         if not meta_path.is_file():
             raise FileNotFoundError(f"{meta_path}: missing; not a MotionLLM directory")
         meta = json.loads(meta_path.read_text())
-        tokenizer = AutoTokenizer.from_pretrained(str(directory))
-        with _quiet_loading():
-            model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=dtype).to(device)
+        tokenizer = _load_text_tokenizer(directory)
+        model = None
+        if fast and (directory / "model.safetensors").is_file():
+            from .llama_inference import LlamaInference, runs_config
+            if runs_config(json.loads((directory / "config.json").read_text(encoding="utf-8"))):
+                model = LlamaInference.from_pretrained(directory, dtype=dtype, device=device)
+        if model is None:
+            model = _load_transformers_model(directory, dtype, device)
         extra = {k: v for k, v in meta.items() if k not in ("format", "codebook_size", "code_offset",
                                                           "motion_start_id", "motion_end_id", "preset",
                                                           "prompt_format")}
-        return cls(model.eval(), tokenizer, meta["codebook_size"], meta.get("preset", "custom"), extra)
+        llm = cls(model.eval(), tokenizer, meta["codebook_size"], meta.get("preset", "custom"), extra)
+        llm.directory = directory
+        return llm
+
+    def transformers_model(self):
+        """The model as a transformers class (what `generate`, beam search and saving need): for an inference-only
+        forward, transformers' model loaded from the same directory onto the same device."""
+        from .llama_inference import LlamaInference
+        if not isinstance(self.model, LlamaInference):
+            return self.model
+        if self._transformers is None:  # kept beside the fast model, which stays the one that decodes
+            weight = next(self.model.parameters())
+            self._transformers = _load_transformers_model(self.directory, weight.dtype, weight.device).eval()
+        return self._transformers
 
     # ---- text <-> ids --------------------------------------------------------------
     def prompt(self, user: str, system: str = SYSTEM_PROMPT) -> str:

@@ -13,7 +13,6 @@ standard recovery from the rotation-invariant coordinates.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from .quaternion import qbetween, qinv, qmul, qrot, quaternion_to_cont6d, y_rotation
 from .skeleton import HUMANML3D, SkeletonSpec, get_skeleton
@@ -78,6 +77,7 @@ def _forward_directions(joints: np.ndarray, skeleton: SkeletonSpec, smooth: bool
     across = across / norm
     forward = np.cross(_Y[None], across)
     if smooth:
+        from scipy.ndimage import gaussian_filter1d  # here: decoding features to joints never needs scipy.ndimage
         forward = gaussian_filter1d(forward, 20, axis=0, mode="nearest")
     return forward / np.linalg.norm(forward, axis=-1, keepdims=True)
 

@@ -32,6 +32,27 @@ _ELEV, _AZIM = 20.0, -60.0  # HumanML3D clips start facing +z: this looks at the
 _PALETTE = {1: ("#1f5fa8", "#5aa7e0"), -1: ("#b22222", "#f08060"), 0: ("#333333", "#777777")}
 
 
+def chain_colours(skeleton: SkeletonSpec, chains=None) -> list[str]:
+    """One colour per kinematic chain: the subject's left side blue, right side red, centre grey (two shades each,
+    alternating), as every picture of a motion in this package draws it (the web studio too)."""
+    colours, used = [], {1: 0, -1: 0, 0: 0}
+    for chain in skeleton.kinematic_chains if chains is None else chains:
+        side = int(np.sign(skeleton.raw_offsets[list(chain[1:]), 0].sum()))
+        colours.append(_PALETTE[side][used[side] % 2])
+        used[side] += 1
+    return colours
+
+
+def mp4_available() -> bool:
+    """Whether .mp4 can be written here (ffmpeg from the imageio-ffmpeg package)."""
+    try:
+        import imageio_ffmpeg
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:  # ImportError, or no ffmpeg binary for this platform
+        return False
+    return True
+
+
 def render_motions(
     motions: list[np.ndarray],
     out_path: str | os.PathLike,
@@ -161,14 +182,8 @@ class _Scene:
         self.path = root[:, :2]
         self.path_full = ax.plot([], [], [], color="#e0b040", linewidth=1.0, alpha=0.5)[0]
         self.path_done = ax.plot([], [], [], color="#c08000", linewidth=1.5)[0]
-        self.bones = []
-        used = {1: 0, -1: 0, 0: 0}
-        for chain in self.chains:
-            side = int(np.sign(skeleton.raw_offsets[chain[1:], 0].sum()))
-            colour = _PALETTE[side][used[side] % 2]
-            used[side] += 1
-            self.bones.append(ax.plot([], [], [], color=colour, linewidth=2.0, marker="o",
-                                      markersize=2.0, solid_capstyle="round")[0])
+        self.bones = [ax.plot([], [], [], color=colour, linewidth=2.0, marker="o", markersize=2.0,
+                              solid_capstyle="round")[0] for colour in chain_colours(skeleton, self.chains)]
 
     def show(self, frame: int) -> None:
         f = min(frame, len(self.points) - 1)  # shorter motions hold their last frame

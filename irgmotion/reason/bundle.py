@@ -245,14 +245,21 @@ def _check_llm(directory: Path) -> int:
     if tok.is_file():
         _json_object(tok, "text tokenizer")
     try:
-        from transformers import AutoConfig, AutoModelForCausalLM
-        config = AutoConfig.from_pretrained(str(directory))
-        with torch.device("meta"):
-            model = AutoModelForCausalLM.from_config(config)
-        # named_parameters lists a tied weight (lm_head = embed_tokens) once, under the name that is stored
-        expected = {k: tuple(v.shape) for k, v in model.named_parameters()}
-        known = set(model.state_dict())
-        vocab = model.get_input_embeddings().num_embeddings
+        from ..llm.llama_inference import expected_shapes, runs_config
+        raw = _json_object(cfg_path, "transformers model config")
+        if runs_config(raw):  # the architecture the bundle decodes with; transformers' classes stay unimported
+            expected = expected_shapes(raw)
+            known = set(expected) | ({"lm_head.weight"} if raw.get("tie_word_embeddings", True) else set())
+            vocab = raw["vocab_size"]
+        else:
+            from transformers import AutoConfig, AutoModelForCausalLM
+            config = AutoConfig.from_pretrained(str(directory))
+            with torch.device("meta"):
+                model = AutoModelForCausalLM.from_config(config)
+            # named_parameters lists a tied weight (lm_head = embed_tokens) once, under the name that is stored
+            expected = {k: tuple(v.shape) for k, v in model.named_parameters()}
+            known = set(model.state_dict())
+            vocab = model.get_input_embeddings().num_embeddings
     except Exception as exc:
         raise BundleError(f"{cfg_path}: not a usable model config ({_short(exc, 160)})") from None
     weights = directory / "model.safetensors"
@@ -331,7 +338,7 @@ def load_bundle(path: str | Path | None = None) -> Bundle:
     except Exception as exc:  # anything the checks above could not foresee, named by the part
         raise BundleError(f"{parts['vq']}: cannot load the motion tokenizer ({_short(exc)})") from None
     try:
-        llm = MotionLLM.from_pretrained(parts["llm"])
+        llm = MotionLLM.from_pretrained(parts["llm"], fast=True)  # a bundle's LLM decodes; it is not trained here
     except Exception as exc:
         raise BundleError(f"{parts['llm']}: cannot load the MotionLLM ({_short(exc)})") from None
     if llm.codebook_size != vq.codebook_size:

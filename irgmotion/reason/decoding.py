@@ -364,7 +364,7 @@ class RunawayMotionStop(StoppingCriteria):
 
 def _generate(llm: MotionLLM, prompts: list[str], opts: DecodeOptions, rules: StopRules) -> list[str]:
     """transformers' `generate`, batch by batch with left padding."""
-    tok, model = llm.tokenizer, llm.model
+    tok, model = llm.tokenizer, llm.transformers_model()
     model.eval()
     device = next(model.parameters()).device
     if opts.seed is not None:

@@ -75,5 +75,7 @@ class GrowingLayer(DynamicLayer):
 
 def growing_cache(model) -> Cache:
     """One growing layer per decoder layer of `model`."""
-    n = model.config.get_text_config(decoder=True).num_hidden_layers
+    n = getattr(model, "num_hidden_layers", None)  # the inference-only Llama (llm/llama_inference.py) states it
+    if n is None:
+        n = model.config.get_text_config(decoder=True).num_hidden_layers
     return Cache(layers=[GrowingLayer() for _ in range(n)])

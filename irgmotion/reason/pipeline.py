@@ -17,6 +17,7 @@ from ..llm.trace import (PLAN_ASSESS, PLAN_FINISH, PLAN_REFINE, THINK_END, Parse
 from ..llm.vocab import MOTION_END, MOTION_START, motion_to_string, string_to_motion
 from ..tokenizer.pretrained import MotionTokenizer
 from .decoding import DecodeOptions, StopRules, decode_segments, generate_texts
+from .goal_text import GoalReader
 from .options import RULE_STYLES, SELECTIONS, VERDICTS  # noqa: F401 (part of this module's API)
 
 MAX_PROMPT_CHARS = 2000
@@ -136,6 +137,8 @@ class _RuleTraces:
         self.used = [0] * len(texts)  # tokens of each trace so far, the model's and the rule's
         self.parts = [0] * len(texts)
         self.stop = _CHECK if reasoner.assessment_style == "aligned" else _LEVEL
+        # per trace: each motion (its token text) -> how the model first described it
+        self.seen: list[dict[str, str]] = [{} for _ in texts]
 
     def _tokens(self, text: str) -> int:
         return len(self.r.llm.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -175,6 +178,16 @@ class _RuleTraces:
         if text.rstrip().endswith(stop) and current:
             text = text.rstrip()
             found = DESCRIBED.search(text[opened:])
+            if found:
+                # A motion made again token for token is the same motion: it keeps its first description (the
+                # model, told what to fix, can otherwise "see" the fix in an unchanged motion and call it perfect).
+                motion = text[text.rfind(MOTION_START, 0, opened):text.rfind(MOTION_END, 0, opened)]
+                first = self.seen[i].setdefault(motion, found.group(2))
+                if first != found.group(2):
+                    notes.append(f"round {n_motions}: the motion repeats an earlier one; kept its first description")
+                    start, end = opened + found.start(2), opened + found.end(2)
+                    text = text[:start] + first + text[end:]
+                    found = DESCRIBED.search(text[opened:])
             at = text.rfind(_CHECK, opened)
             # slots: the sizes the model saw are in its check list, which the rule's then replaces
             small = small_in_checks(text[at + len(_CHECK):-len(stop)]) if stop == _LEVEL and at >= 0 else []
@@ -245,6 +258,7 @@ class Reasoner:
         # rule verdict: a runaway motion span is closed at the cap and assessed (False: the trace ends there, as
         # before the batched decoder)
         self.close_runaway = close_runaway
+        self.goal_reader = GoalReader.for_llm_dir(getattr(llm, "directory", None))
         # The datasets' longest motion is 196 frames; a span that never closes is cut there.
         self.max_motion_tokens = 196 // vq.unit_length
 
@@ -255,10 +269,17 @@ class Reasoner:
         return text
 
     # ---- interleaved reasoning (stage 2 / 3) -----------------------------------
+    def read_goals(self, goals: list[str]) -> tuple[list[str], list[list[str]]]:
+        """Checked goals as the model reads them (typos against its caption words, numeric shorthands:
+        goal_text.py), and a note per change for each."""
+        read = [self.goal_reader.read(check_goal(g)) for g in goals]
+        return [text for text, _ in read], [notes for _, notes in read]
+
     def interleaved(self, goals: list[str], opts: DecodeOptions | None = None, max_rounds: int = 6) -> list[Reasoning]:
         opts = opts or DecodeOptions()
         goals = [check_goal(g) for g in goals]
-        prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
+        read, read_notes = self.read_goals(goals)
+        prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in read]
         if self.verdict == "rule":
             texts, notes = self._rule_loop(prompts, [""] * len(prompts), opts, max_rounds)
         else:
@@ -266,9 +287,9 @@ class Reasoner:
                                    max_motion_tokens=self.max_motion_tokens)
             notes = [[] for _ in texts]
         out = []
-        for g, t, note in zip(goals, texts, notes):
+        for g, t, note, read_note in zip(goals, texts, notes, read_notes):
             trace = parse_trace(t, self.llm.codebook_size, self.max_motion_tokens)
-            warnings = list(trace.warnings) + note
+            warnings = read_note + list(trace.warnings) + note
             if trace.n_generations >= max_rounds and not trace.finished:
                 warnings.append(f"stopped at the cap of {max_rounds} generations")
             out.append(Reasoning(g, t, trace, "interleaved", warnings, self.select))
@@ -290,7 +311,7 @@ class Reasoner:
 
     def _spliced(self, goals: list[str], motions: list[list[int]], opts: DecodeOptions) -> tuple[list[str], list[str]]:
         """Stage-2 prompts, and each trace decoded up to its first motion with that motion replaced by a given one."""
-        prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
+        prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in self.read_goals(goals)[0]]
         heads = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_start_id, 1),
                                max_motion_tokens=self.max_motion_tokens)
         spliced = []
@@ -324,9 +345,13 @@ class Reasoner:
         """Text-to-motion in one step (the response is forced to start with <Motion>)."""
         opts = opts or DecodeOptions(max_new_tokens=64)
         goals = [check_goal(g) for g in goals]
-        prompts = [self.llm.prompt(self._user("<Text2Motion_Template>", Goal_Caption=g)) + MOTION_START for g in goals]
+        read, read_notes = self.read_goals(goals)
+        prompts = [self.llm.prompt(self._user("<Text2Motion_Template>", Goal_Caption=g)) + MOTION_START for g in read]
         texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, 1))
-        return [self._single(g, MOTION_START + t, "direct") for g, t in zip(goals, texts)]
+        out = [self._single(g, MOTION_START + t, "direct") for g, t in zip(goals, texts)]
+        for r, note in zip(out, read_notes):
+            r.warnings[:0] = note
+        return out
 
     def _single(self, goal: str, text: str, mode: str) -> Reasoning:
         ids, warnings = string_to_motion(text, self.llm.codebook_size)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import save_npy, write_text
-from ..cliargs import nonnegative_float, positive_float, positive_int, seed
+from ..cliargs import nonnegative_float, nonnegative_int, positive_float, positive_int, seed
 
 
 class UsageError(ValueError):
@@ -27,7 +27,8 @@ def train_vq_main(args) -> int:
     from .train import TrainVQConfig, train_vq
     cfg = TrainVQConfig(data=args.data, out=args.out, preset=args.preset, steps=args.steps,
                         batch_size=args.batch_size, window=args.window, lr=args.lr, seed=args.seed,
-                        val_every=args.val_every, threads=args.threads, max_minutes=args.max_minutes)
+                        val_every=args.val_every, threads=args.threads, max_minutes=args.max_minutes,
+                        init=args.init, warmup=args.warmup)
     from ..checkpointing import load_checkpoint
     from ..data.humanml3d import DatasetError, check_dataset_dir
     from ..fileio import OutputPathError, check_output_dir
@@ -47,6 +48,12 @@ def train_vq_main(args) -> int:
     except (DatasetError, OutputPathError, FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     overrides = {"w_root": args.w_root, "w_joints": args.w_joints, "width": args.width}
+    if args.init is not None:
+        given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
+        if given:
+            raise UsageError(f"{' '.join(given)}: the model shape and losses come from --init {args.init}")
+        overrides = {}
+        _tokenizer(args.init)  # a bad --init is one line, before any work
     try:
         result = train_vq(cfg, resume=args.resume, vq_overrides=overrides)
     except DatasetError as exc:
@@ -159,10 +166,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--w-joints", type=nonnegative_float, default=None, help="loss weight on recovered global joints (preset's if unset)")
     p.add_argument("--width", type=positive_int, default=None, help="encoder/decoder width (preset's if unset)")
     p.add_argument("--val-every", type=positive_int, default=500)
+    p.add_argument("--warmup", type=nonnegative_int, default=200, help="learning-rate warm-up steps")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--max-minutes", type=positive_float, default=None, help="stop and save after this wall time")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--init", default=None, metavar="VQ_DIR",
+                   help="fine-tune this trained tokenizer (keeps its configuration and normalisation statistics)")
     p.set_defaults(func=train_vq_main)
 
     p = sub.add_parser("tokenize", help="print the token ids of a motion file")

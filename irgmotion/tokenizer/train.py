@@ -18,7 +18,7 @@ from ..distributed import Processes
 from ..fileio import write_text
 from ..motion.features import features_to_joints
 from ..motion.normalize import Normalizer
-from .model import MotionVQVAE, VQConfig, get_preset
+from .model import MotionVQVAE, get_preset
 from .pretrained import MotionTokenizer
 
 
@@ -43,6 +43,7 @@ class TrainVQConfig:
     seed: int = 0
     threads: int | None = None
     max_minutes: float | None = None  # stop early (and save) after this much wall time
+    init: str | None = None  # fine-tune this trained tokenizer (its configuration and normalisation statistics)
 
 
 def joint_velocity_loss(pred: torch.Tensor, target: torch.Tensor, n_joints: int) -> torch.Tensor:
@@ -135,11 +136,19 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
         val = None
     if val is None or len(val) == 0:
         val = MotionTextDataset(cfg.data, "test", normalize=False)
-    normalizer = Normalizer.from_dir(cfg.data)
-    vq_config: VQConfig = get_preset(cfg.preset, input_dim=train.spec.feature_dim, dataset=train.spec.name,
-                                     **(vq_overrides or {}))
     torch.manual_seed(cfg.seed)
-    model = MotionVQVAE(vq_config)
+    if cfg.init:  # fine-tuning: the codes keep their meaning for a language model trained on the old tokenizer,
+        # so the features are normalised with the old statistics, not the new data's
+        start = MotionTokenizer.from_pretrained(cfg.init)
+        normalizer, vq_config, model = start.normalizer, start.config, start.model
+        if vq_config.input_dim != train.spec.feature_dim:
+            raise ValueError(f"{cfg.init}: the tokenizer reads {vq_config.input_dim}-d features, {cfg.data} has "
+                             f"{train.spec.feature_dim}-d")
+    else:
+        normalizer = Normalizer.from_dir(cfg.data)
+        vq_config = get_preset(cfg.preset, input_dim=train.spec.feature_dim, dataset=train.spec.name,
+                               **(vq_overrides or {}))
+        model = MotionVQVAE(vq_config)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     step, history = 0, []

@@ -11,16 +11,16 @@ HumanML3D-style captions; written in the HumanML3D layout.
     joints = render_program(prog, seed=3)          # (T, 22, 3) float32
     caps = caption_program(prog, np.random.default_rng(0), n=3)
 """
-from .actions import ACTIONS, UPPER_ACTIONS, UPPER_BASES, Param, schema
-from .captions import ACTION_LEMMAS, caption_lemmas, caption_program, describe_action
-from .cli import program_main, synth_main
-from .compose import Rendered, build_track, render, render_program
-from .corpus import HELD_OUT_ACTIONS, HELD_OUT_COMPOSITIONS, compositional_ids, held_out_items, write_corpus
-from .program import Action, Program, ProgramError, load_program, sample_action, sample_program, validate_program
+from ...lazy_exports import lazy_exports
 
-__all__ = [
-    "ACTIONS", "UPPER_ACTIONS", "UPPER_BASES", "Param", "schema", "ACTION_LEMMAS", "caption_lemmas",
-    "caption_program", "describe_action", "program_main", "synth_main", "Rendered", "build_track", "render",
-    "render_program", "HELD_OUT_ACTIONS", "HELD_OUT_COMPOSITIONS", "held_out_items", "compositional_ids", "write_corpus", "Action",
-    "Program", "ProgramError", "load_program", "sample_action", "sample_program", "validate_program",
-]
+# Loaded on first use: importing one submodule (e.g. the action vocabulary) does not render the whole corpus code.
+__getattr__, __all__ = lazy_exports(__name__, {
+    "ACTIONS": "actions", "UPPER_ACTIONS": "actions", "UPPER_BASES": "actions", "Param": "actions",
+    "schema": "actions", "ACTION_LEMMAS": "captions", "caption_lemmas": "captions", "caption_program": "captions",
+    "describe_action": "captions", "program_main": "cli", "synth_main": "cli", "Rendered": "compose",
+    "build_track": "compose", "render": "compose", "render_program": "compose", "HELD_OUT_ACTIONS": "corpus",
+    "HELD_OUT_COMPOSITIONS": "corpus", "compositional_ids": "corpus", "held_out_items": "corpus",
+    "write_corpus": "corpus", "Action": "program", "Program": "program", "ProgramError": "program",
+    "load_program": "program", "sample_action": "program", "sample_program": "program",
+    "validate_program": "program",
+})

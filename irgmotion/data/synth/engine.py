@@ -26,7 +26,6 @@ cross-fade.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from .body import (LEFT, MAX_EXTENSION, NEUTRAL_FOOT_PITCH, NEUTRAL_TOE_OUT, RIGHT, SIDE_SIGN, Body,
                    apply, arm_from_angles, foot_vector, hip_offsets, normalize,
@@ -262,6 +261,7 @@ def solve(body: Body, track: Track, radius: int = 1):
     smoothing that never undoes the lowering, then resolves attached feet
     and assembles the pose.
     """
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d  # on first use: start-up reads the action vocabulary
     T = track.T
     pel = track.pel.copy()
     hips = hip_offsets(body, track.yaw, track.ptilt)  # (T,2,3)

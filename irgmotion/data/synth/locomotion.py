@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from .body import (LEFT, NEUTRAL_FOOT_PITCH, NEUTRAL_TOE_OUT, RIGHT, SIDE_SIGN, Body, apply,
                    arm_from_angles, heading_vec, normalize, rot_y)
@@ -86,6 +85,7 @@ def neutral_feet(body: Body, xz, yaw: float, toe_out: float = NEUTRAL_TOE_OUT):
 
 def pelvis_from_feet(body: Body, toe, fyaw, sigma: float):
     """Smoothed pelvis ground position (T,2) and heading (T,) implied by the feet."""
+    from scipy.ndimage import gaussian_filter1d  # on first use: start-up reads the action vocabulary
     yaw_i = fyaw - SIDE_SIGN * NEUTRAL_TOE_OUT
     yaw = yaw_i.mean(axis=1)
     implied = []
@@ -132,6 +132,7 @@ def stepping_track(body: Body, T: int, swings: list[Swing], sigma: float, gait: 
                    lean: float | None = None, start_xz=(0.0, 0.0), start_yaw: float = 0.0,
                    bob: float | None = None, sway_scale: float = 1.0) -> Track:
     """A whole track for a stepping plan: feet, pelvis, pelvis tilt and (if gait) arm swing."""
+    from scipy.ndimage import gaussian_filter1d  # on first use: start-up reads the action vocabulary
     tr = Track.neutral(body, T)
     toe0, yaw0 = neutral_feet(body, start_xz, start_yaw)
     toe, fyaw, fpitch = foot_tracks(T, toe0, yaw0, np.full(2, NEUTRAL_FOOT_PITCH), swings)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from .body import (LEFT, NEUTRAL_FOOT_PITCH, RIGHT, SIDE_SIGN, Body, apply, arm_from_angles, arm_ik,
                    normalize)
@@ -70,6 +69,7 @@ def jump_track(body: Body, rng, count: int, disp, height: float, speed: float = 
     stances: optional list of per-landing extra half-widths (jumping jacks);
     one_leg: side of the supporting leg for hopping (the other foot stays up).
     """
+    from scipy.ndimage import gaussian_filter1d  # on first use: start-up reads the action vocabulary
     h0 = body.pelvis_height
     ls = body.leg_scale
     H = float(height) * _u(rng, 0.9, 1.1)

@@ -72,9 +72,12 @@ def tokenizer_ceiling(reasoner: Reasoner, items: list[dict], seed: int = 0) -> l
 
 
 def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, stage1_llm=None,
-                 limit: int | None = None, log=print, references: bool = True, seed: int = 0) -> dict:
+                 limit: int | None = None, log=print, references: bool = True, seed: int = 0, procs=None) -> dict:
     """Pass rates of each row on the prompt set, overall and per writing style; `references` adds the
-    tokenizer ceiling and the canonical-caption rows."""
+    tokenizer ceiling and the canonical-caption rows. `procs` (irgmotion.distributed.Processes): the prompts of
+    every reasoning call split over a launch's processes, the results gathered back in order."""
+    from ..distributed import Processes
+    procs = procs or Processes()
     items = load_prompts(limit=limit, seed=seed)
     texts = [it["text"] for it in items]
     rows: dict[str, list[bool]] = {}
@@ -84,17 +87,18 @@ def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, sta
     if stage1_llm is not None:
         s1 = Reasoner(stage1_llm, bundle.vq)
         log(f"free-form prompts: stage-1 direct generation on {len(items)} prompts")
-        res = s1.direct(texts, DecodeOptions(max_new_tokens=64, batch_size=opts.batch_size, progress=opts.progress))
+        s1_opts = DecodeOptions(max_new_tokens=64, batch_size=opts.batch_size, progress=opts.progress)
+        res = procs.map(lambda t: s1.direct(t, s1_opts), texts)
         rows["Stage-1 direct"] = [motion_passes(s1, r.final_motion, it) for r, it in zip(res, items)]
     if references:
         log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on canonical captions of the same programs")
-        canon = reasoner.interleaved(canonical_captions(items), opts, max_rounds)
+        canon = procs.map(lambda t: reasoner.interleaved(t, opts, max_rounds), canonical_captions(items))
         rows["Reference: canonical caption, stage-2 first motion"] = [
             motion_passes(reasoner, r.first_motion, it) for r, it in zip(canon, items)]
         rows[f"Reference: canonical caption, stage-2 best assessed motion ({verdict} verdict)"] = [
             motion_passes(reasoner, r.answer_motion, it) for r, it in zip(canon, items)]
     log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on {len(items)} prompts")
-    res = reasoner.interleaved(texts, opts, max_rounds)
+    res = procs.map(lambda t: reasoner.interleaved(t, opts, max_rounds), texts)
     rows["Stage-2 first motion"] = [motion_passes(reasoner, r.first_motion, it) for r, it in zip(res, items)]
     rows[f"Stage-2 final motion ({verdict} verdict)"] = [motion_passes(reasoner, r.final_motion, it)
                                                         for r, it in zip(res, items)]

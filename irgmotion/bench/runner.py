@@ -19,6 +19,7 @@ import numpy as np
 
 from ..data.humanml3d import MotionTextDataset
 from ..data.synth.corpus import compositional_ids
+from ..distributed import Processes, launched_main
 from ..engine.descriptions import self_consistency
 from ..evaluator import load_evaluator
 from ..evaluator.protocol import Generated, evaluate
@@ -40,6 +41,7 @@ class BenchConfig:
     evaluators: list[str]
     stage1: str | None = None
     extra_llms: dict | None = None  # name -> MotionLLM dir (e.g. a stage-3 model)
+    procs: Processes | None = None  # under `accelerate launch`: every reasoning call runs on a share of the goals
     limit: int | None = 320
     repeats: int = 20
     batch_size: int = 32
@@ -99,7 +101,7 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
     for verdict in verdicts:
         reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict=verdict, select="best")
         log(f"stage 2 ({verdict} verdict): interleaved reasoning on {len(ids)} goals")
-        res, secs = timed(lambda: reasoner.interleaved(captions, opts, cfg.max_rounds))
+        res, secs = timed(lambda: cfg.procs.map(lambda c: reasoner.interleaved(c, opts, cfg.max_rounds), captions))
         pairs = list(zip(ids, res))
         if "Stage-2 first motion" not in rows:
             first, counts = _motions(reasoner, pairs, "first_motion")
@@ -119,7 +121,8 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
                                                                               limit=500).clips]
     log(f"stage 2 with a random first motion ({verdict} verdict)")
     randoms = reasoner.random_motions(len(ids), pool, cfg.seed)
-    res, secs = timed(lambda: reasoner.robustness(captions, randoms, opts, cfg.max_rounds))
+    res, secs = timed(lambda: cfg.procs.map(lambda c, m: reasoner.robustness(c, m, opts, cfg.max_rounds),
+                                            captions, randoms))
     pairs = list(zip(ids, res))
     feats, counts = _motions(reasoner, pairs, "final_motion")
     rows[f"Stage-2 random first motion, final ({verdict} verdict)"] = (feats, counts, secs)
@@ -142,7 +145,7 @@ def _split_goals(cfg: BenchConfig, keep: set[str] | None, limit: int | None):
 
 
 def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool, log) -> dict:
-    opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=True)
+    opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=cfg.procs.is_main)
     rows: dict[str, tuple[dict, list[int] | None, float]] = {}
     stats: dict = {}
 
@@ -156,20 +159,20 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
         latency.update(_interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log, robustness))
     if cfg.stage1:
         s1 = Reasoner(MotionLLM.from_pretrained(cfg.stage1), bundle.vq)
-        s1_opts = DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size, progress=True)
+        s1_opts = DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size, progress=cfg.procs.is_main)
         log("stage 1: direct generation")
-        res, secs = timed(lambda: s1.direct(captions, s1_opts))
+        res, secs = timed(lambda: cfg.procs.map(lambda c: s1.direct(c, s1_opts), captions))
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
         rows["Stage-1 direct"] = (feats, counts, secs)
         latency["stage-1 direct"] = {"seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs}
         log("stage 1: composed pipeline")
-        res, secs = timed(lambda: s1.composed(captions, s1_opts))
+        res, secs = timed(lambda: cfg.procs.map(lambda c: s1.composed(c, s1_opts), captions))
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
         rows["Stage-1 composed"] = (feats, counts, secs)
     for name, path in (cfg.extra_llms or {}).items():
         r3 = Reasoner(MotionLLM.from_pretrained(path), bundle.vq)
         log(f"{name}: interleaved reasoning")
-        res, secs = timed(lambda: r3.interleaved(captions, opts, cfg.max_rounds))
+        res, secs = timed(lambda: cfg.procs.map(lambda c: r3.interleaved(c, opts, cfg.max_rounds), captions))
         pairs = list(zip(ids, res))
         f1, counts = _motions(r3, pairs, "first_motion")
         f2, _ = _motions(r3, pairs, "final_motion")
@@ -190,7 +193,15 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
 
 
 def run_bench(cfg: BenchConfig, log=print) -> dict:
+    """The report; under `accelerate launch` the goals of every reasoning call are split over the processes and
+    the results gathered back in order on each, so every process computes the one-process report."""
+    from dataclasses import replace
+
     from ..reason.bundle import load_bundle
+    if cfg.procs is None:
+        cfg = replace(cfg, procs=Processes.start())
+    if not cfg.procs.is_main:
+        log = _silent
     bundle = load_bundle(cfg.bundle)
     report = {"data": cfg.data, "bundle": cfg.bundle, "repeats": cfg.repeats,
               "assessment_style": bundle.assessment_style}
@@ -204,13 +215,17 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
         report["compositional"] = {"available": len(keep),
                                    **_run_split(cfg, bundle, split, ids, captions, robustness=False, log=log)}
     if cfg.freeform:
-        opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=True)
+        opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=cfg.procs.is_main)
         stage1 = MotionLLM.from_pretrained(cfg.stage1) if cfg.stage1 else None
         verdicts = [v for v in cfg.verdicts if v == "model" or bundle.assessment_style in RULE_STYLES]
         report["freeform"] = {v: run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
-                                              cfg.freeform, log, references=k == 0, seed=cfg.seed)
+                                              cfg.freeform, log, references=k == 0, seed=cfg.seed, procs=cfg.procs)
                               for k, v in enumerate(verdicts)}
     return report
+
+
+def _silent(*_args, **_kwargs) -> None:
+    pass
 
 
 def _split_markdown(part: dict, title: str) -> list[str]:
@@ -296,6 +311,13 @@ def bench_main(args) -> int:
     if bad_llm:
         print(f"error: --llm {bad_llm[0]!r}: expected NAME=DIR", file=sys.stderr)
         return 2
+    from ..evaluator.base import EvaluatorError, read_config
+    for path in evaluators:  # a wrong --evaluator fails here, not after the reasoning
+        try:
+            read_config(path)
+        except (EvaluatorError, FileNotFoundError) as exc:
+            print(f"error: --evaluator {exc}", file=sys.stderr)
+            return 2
     from ..reason.bundle import BundleError, check_bundle
     try:  # every check load_bundle makes short of loading the weights: a bad bundle fails here, not hours in
         _, manifest, _ = check_bundle(args.bundle)
@@ -321,6 +343,7 @@ def bench_main(args) -> int:
     extra = dict(e.split("=", 1) for e in (args.llm or []))
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
+                      max_rounds=getattr(args, "max_rounds", 6), max_new_tokens=getattr(args, "max_new_tokens", 1400),
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
                       verdicts=tuple(args.verdict or VERDICTS), compositional=args.compositional,
                       freeform=args.freeform, standard=not args.no_standard)
@@ -329,6 +352,8 @@ def bench_main(args) -> int:
     except BundleError as exc:  # a part that passed the checks above and still does not load
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not launched_main():  # the other processes of a launch computed the same report; one writes it
+        return 0
     command = "irgmotion " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_text(Path(args.out + ".json"), json.dumps(report, indent=2))
     write_text(Path(args.out + ".md"), results_markdown(report, command))

@@ -64,6 +64,9 @@ def _train_config(args):
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     if config.lr < 0:
         raise ValueError(f"--lr must be positive, got {config.lr}")
+    from ..distributed import batch_split_error
+    if batch_split_error(config.batch_size):
+        raise ValueError(batch_split_error(config.batch_size))
     return config
 
 
@@ -108,6 +111,9 @@ def train_evaluator_main(args) -> int:
         summary = trainer.run()
     except _USER_ERRORS as exc:
         return _fail(exc)
+    from ..distributed import launched_main
+    if not launched_main():
+        return 0
     best = summary["best"]
     print(f"wrote {args.out}: {config.kind} evaluator, best at step {best['step']} "
           f"(val R@1 {best['top1']:.3f}, R@3 {best['top3']:.3f}); {summary['step']} steps, "
@@ -162,7 +168,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--preset", choices=("tiny", "default", "official"), default=None,
                    help="model size (default: default; official = the released dimensions)")
     p.add_argument("--steps", type=positive_int, default=None, help="training steps (default 3000)")
-    p.add_argument("--batch-size", type=positive_int, default=None, help="default 64")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="global batch (default 64; split over the processes of an accelerate launch)")
     p.add_argument("--lr", type=positive_float, default=None, help="AdamW learning rate (default 1e-3 for guo, 5e-4 for tmr)")
     p.add_argument("--loss", choices=("margin", "infonce"), default=None,
                    help="default: margin (Guo et al.) for guo, infonce for tmr")

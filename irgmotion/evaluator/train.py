@@ -17,6 +17,10 @@ on 32-pair chunks with the first caption of each clip); the best so far is
 written to the output directory as a loadable evaluator, and the training state
 (weights, optimiser, step, random generators) to `checkpoint.pt`, atomically.
 `resume=True` continues from that checkpoint.
+
+Under `accelerate launch` every process draws the same batch, encodes its share of it, and the loss is taken on
+the embeddings of the whole batch gathered from all processes (every other motion of the batch stays a false
+pair), so N processes follow the one-process run; the gradients are averaged and only the main process writes.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import torch.nn.functional as F
 
 from ..checkpointing import load_checkpoint, save_checkpoint, set_rng_state
 from ..data.humanml3d import MotionTextDataset
+from ..distributed import Processes, gather_rows_with_grad
 from ..fileio import atomic_path, write_text
 from .base import MAX_FRAMES, UNIT_LENGTH, EvaluatorError, config_from_dict
 from .guo import GuoConfig, GuoEvaluator
@@ -86,7 +91,11 @@ def _word_list(datasets) -> set[str]:
 class EvaluatorTrainer:
     def __init__(self, data: str | Path, out: str | Path, config: TrainConfig, resume: bool = False,
                  progress: bool = True, log: Callable[[str], None] = print,
-                 word_vectors: WordVectors | None = None, text_embedder=None):
+                 word_vectors: WordVectors | None = None, text_embedder=None, procs: Processes | None = None):
+        # The evaluators train on the CPU (as on one process); a launch's processes meet over gloo.
+        self.procs = procs or Processes.start(cpu=True)
+        if not self.procs.is_main:
+            progress, log = False, _silent
         if config.kind not in ("guo", "tmr"):
             raise EvaluatorError(f"--kind must be guo or tmr, got {config.kind!r}")
         if config.loss_name() not in ("margin", "infonce"):
@@ -121,6 +130,11 @@ class EvaluatorTrainer:
                 raise
             self.val_set = None
         self.normalizer = self.train_set.normalizer
+        n = min(config.batch_size, len(self.train_set))
+        if n % self.procs.world_size:
+            raise EvaluatorError(f"the batch of {n} clips does not split equally over {self.procs.world_size} "
+                                 f"processes; use a --batch-size (at most the {len(self.train_set)} training clips) "
+                                 f"that is a multiple of {self.procs.world_size}")
         torch.manual_seed(config.seed)  # the initial weights depend on the seed only
         random.seed(config.seed)
         self.model = self._build_model(word_vectors, text_embedder)
@@ -153,7 +167,7 @@ class EvaluatorTrainer:
             self.log(f"embedding {len(todo)} captions with {self.model.config.text_model} ...")
             self.model.sentence_embeddings(todo)
             self.log(f"embedded in {time.perf_counter() - t0:.0f} s")
-            if cache is not None:
+            if cache is not None and self.procs.is_main:
                 self.out.mkdir(parents=True, exist_ok=True)
                 with atomic_path(cache_path) as tmp:
                     with open(tmp, "wb") as f:
@@ -253,8 +267,9 @@ class EvaluatorTrainer:
         return ~same
 
     def loss(self, batch: dict) -> torch.Tensor:
-        t = self.model.encode_text(batch["caption"], batch["tokens"])
-        m = self.model.encode_motion(batch["motion"], batch["length"])
+        share = self.procs.rows(len(batch["caption"]))  # the whole batch on one process
+        t = gather_rows_with_grad(self.model.encode_text(batch["caption"][share], batch["tokens"][share]))
+        m = gather_rows_with_grad(self.model.encode_motion(batch["motion"][share], batch["length"][share]))
         neg = self._false_pair_mask(batch["caption"])
         eye = torch.eye(len(t), dtype=torch.bool)
         sq = (t * t).sum(-1, keepdim=True) - 2 * t @ m.T + (m * m).sum(-1)[None]
@@ -294,8 +309,12 @@ class EvaluatorTrainer:
     def run(self) -> dict:
         from tqdm import tqdm
         c = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
-        write_text(self.out / "train_config.json", json.dumps(asdict(c), indent=2) + "\n")
+        procs = self.procs
+        procs.barrier()  # every process has read what it needs before the main one writes
+        if procs.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            record = procs.batch_record(min(c.batch_size, len(self.train_set)) // procs.world_size)
+            write_text(self.out / "train_config.json", json.dumps({**asdict(c), **record}, indent=2) + "\n")
         self.model.train()
         bar = tqdm(total=c.steps, initial=self.step, disable=not self.progress, desc=f"train {c.kind}",
                    dynamic_ncols=True)
@@ -312,11 +331,12 @@ class EvaluatorTrainer:
             mark = now
 
         try:
-            while self.step < c.steps and self.elapsed < budget:
+            while self.step < c.steps and not (budget < math.inf and procs.any(self.elapsed >= budget)):
                 batch = self.sample_batch()
                 loss = self.loss(batch)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                procs.average_gradients(self.model.parameters())
                 if c.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
                 self.optimizer.step()
@@ -330,7 +350,8 @@ class EvaluatorTrainer:
                     tick()
         except KeyboardInterrupt:
             tick()
-            self.save_checkpoint()
+            if procs.is_main:
+                self.save_checkpoint()
             bar.close()
             self.log(f"interrupted at step {self.step}; checkpoint saved, continue with --resume")
             raise
@@ -350,10 +371,18 @@ class EvaluatorTrainer:
         better = self.best is None or (info["top1"], info["top3"]) >= (self.best["top1"], self.best["top3"])
         if better:
             self.best = info
-            self.export(info)
-        self.save_checkpoint()
-        with atomic_path(self.out / "train_log.jsonl") as tmp:
-            tmp.write_text("".join(json.dumps(h) + "\n" for h in self.history))
+        self.procs.barrier()
+        if self.procs.is_main:  # every process validated the same model; one writes
+            if better:
+                self.export(info)
+            self.save_checkpoint()
+            with atomic_path(self.out / "train_log.jsonl") as tmp:
+                tmp.write_text("".join(json.dumps(h) + "\n" for h in self.history))
+        self.procs.barrier()
         self.log(f"step {self.step}: loss {loss:.4f}  val R@1 {info['top1']:.3f}  R@3 {info['top3']:.3f}  "
                  f"MM-Dist {info['mm_dist']:.3f}  ({self.elapsed / 60:.1f} min{', best' if better else ''}; "
                  f"validation {time.perf_counter() - t0:.1f} s)")
+
+
+def _silent(*_args, **_kwargs) -> None:
+    pass

@@ -56,8 +56,9 @@ class MotionCatalog:
             self.ids[key] = self.tokenizer.encode(self.features(ref))[0].tolist()
         return self.ids[key]
 
-    def prefetch(self, entries: list[Annotation]) -> int:
-        """Encode every referenced motion in batches; returns how many were new."""
+    def prefetch(self, entries: list[Annotation], save: bool = True) -> int:
+        """Encode every referenced motion in batches; returns how many were new. `save=False`: keep the cache
+        file as it is (the processes of a run other than the main one)."""
         todo: dict[str, MotionRef] = {}
         for entry in entries:
             for cand in entry.candidates:
@@ -68,7 +69,8 @@ class MotionCatalog:
         feats = [self.features(todo[k]) for k in keys]
         for k, ids in zip(keys, self.tokenizer.encode(feats) if feats else []):
             self.ids[k] = ids.tolist()
-        self.save()
+        if save:
+            self.save()
         return len(keys)
 
     def save(self) -> None:

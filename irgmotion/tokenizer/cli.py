@@ -32,6 +32,9 @@ def train_vq_main(args) -> int:
     from ..checkpointing import load_checkpoint
     from ..data.humanml3d import DatasetError, check_dataset_dir
     from ..fileio import OutputPathError, check_output_dir
+    from ..distributed import batch_split_error, launched_main
+    if batch_split_error(args.batch_size):
+        raise UsageError(batch_split_error(args.batch_size))
     ckpt = Path(args.out) / "checkpoint.pt"
     try:  # before any work: the data, and a checkpoint exactly when --resume asks for one
         check_dataset_dir(args.data, ("train",))
@@ -55,6 +58,8 @@ def train_vq_main(args) -> int:
         result = train_vq(cfg, resume=args.resume, vq_overrides=overrides)
     except DatasetError as exc:
         raise UsageError(str(exc)) from None
+    if not launched_main():
+        return 0
     last = result["history"][-1] if result["history"] else {}
     print(f"saved tokenizer to {args.out} after {result['steps']} steps; "
           f"val MPJPE {last.get('root_relative_mpjpe_mm', float('nan')):.1f} mm root-relative "
@@ -153,7 +158,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", required=True, help="output directory (weights, config, checkpoint)")
     p.add_argument("--preset", default="tiny", choices=("tiny", "paper"))
     p.add_argument("--steps", type=positive_int, default=6000)
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="global batch of windows (split over the processes of an accelerate launch)")
     p.add_argument("--window", type=positive_int, default=64)
     p.add_argument("--lr", type=positive_float, default=None, help="default: 6e-4 for tiny, 2e-4 for paper")
     p.add_argument("--w-root", type=nonnegative_float, default=None, help="extra loss weight on the root channels (preset's if unset)")

@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..distributed import gather_rows
+
 
 @dataclass
 class VQConfig:
@@ -179,11 +181,11 @@ class QuantizeEMAReset(nn.Module):
         B, C, T = x.shape
         flat = x.permute(0, 2, 1).reshape(-1, C)
         if self.training and not bool(self.initialized):
-            self._init_codebook(flat.detach())
+            self._init_codebook(gather_rows(flat.detach()))
         idx = self.quantize(flat.detach())
         quant = self.dequantize(idx)
-        if self.training:
-            self._update(flat.detach(), idx)
+        if self.training:  # under several processes, from every process's rows: the codebooks stay equal
+            self._update(gather_rows(flat.detach()), gather_rows(idx))
         commit = F.mse_loss(flat, quant.detach())
         counts = torch.bincount(idx, minlength=self.nb_code).float()
         prob = counts / counts.sum()

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from ..checkpointing import load_checkpoint, save_checkpoint, set_rng_state
 from ..data.humanml3d import MotionTextDataset
+from ..distributed import Processes
 from ..fileio import write_text
 from ..motion.features import features_to_joints
 from ..motion.normalize import Normalizer
@@ -82,8 +83,9 @@ class JointLoss:
         self.std = torch.from_numpy(normalizer.std)
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        jp = features_to_joints(pred * self.std + self.mean)
-        jt = features_to_joints(target * self.std + self.mean)
+        mean, std = self.mean.to(pred.device), self.std.to(pred.device)
+        jp = features_to_joints(pred * std + mean)
+        jt = features_to_joints(target * std + mean)
         return F.mse_loss(jp, jt)
 
 
@@ -113,7 +115,14 @@ def _lr_at(step: int, cfg: TrainVQConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print) -> dict:
+def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print,
+             procs: Processes | None = None) -> dict:
+    """Train; under `accelerate launch` every process draws the same global batch of `cfg.batch_size` windows
+    and trains on its share (gradients averaged, the EMA codebook updated from the whole batch), so N processes
+    follow the one-process run; only the main process writes files."""
+    procs = procs or Processes.start()
+    if not procs.is_main:
+        log = _silent
     if cfg.lr is None:
         cfg = replace(cfg, lr=DEFAULT_LR.get(cfg.preset, DEFAULT_LR["paper"]))
     if cfg.threads:
@@ -153,8 +162,14 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
         rng.bit_generator.state = state["sampler_rng"]
         set_rng_state(state["rng"])
         log(f"resumed from {ckpt_path} at step {step}")
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "train_config.json", json.dumps({"train": asdict(cfg), "vq": vq_config.to_dict()}, indent=2))
+    share = procs.rows(cfg.batch_size)  # this process's rows of every global batch
+    net = procs.prepare_model(model)  # data-parallel under several processes; `model` itself otherwise
+    procs.barrier()  # every process has read what it needs (a resumed checkpoint) before the main one writes
+    if procs.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "train_config.json", json.dumps(
+            {"train": asdict(cfg), "vq": vq_config.to_dict(),
+             "distributed": procs.batch_record(share.stop - share.start)}, indent=2))
 
     train_motions = [normalizer.normalize(c.motion) for c in train.clips]
     val_motions = [c.motion for c in val.clips][:300]
@@ -163,18 +178,22 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
     joint_loss = JointLoss(normalizer) if vq_config.w_joints > 0 else None
 
     def checkpoint():
-        save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), step=step,
-                        history=history, sampler_rng=rng.bit_generator.state, vq_config=vq_config.to_dict())
+        procs.barrier()
+        if procs.is_main:
+            save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), step=step,
+                            history=history, sampler_rng=rng.bit_generator.state, vq_config=vq_config.to_dict())
+        procs.barrier()
 
     started = time.time()
-    model.train()
-    bar = tqdm(total=cfg.steps, initial=step, desc="train-vq", dynamic_ncols=True, mininterval=2)
+    net.train()
+    bar = tqdm(total=cfg.steps, initial=step, desc="train-vq", dynamic_ncols=True, mininterval=2,
+               disable=not procs.is_main)
     stopped_early = False
     while step < cfg.steps:
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, cfg)
-        x = sampler.batch(cfg.batch_size)
-        recon, commit, perplexity, _ = model(x)
+        x = sampler.batch(cfg.batch_size)[share].to(procs.device)
+        recon, commit, perplexity, _ = net(x)
         loss_rec = F.mse_loss(recon, x)
         loss_vel = joint_velocity_loss(recon, x, n_joints)
         loss = loss_rec + vq_config.w_velocity * loss_vel + vq_config.w_commit * commit
@@ -190,25 +209,34 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
         if step % 50 == 0:
             bar.set_postfix(rec=f"{loss_rec.item():.4f}", vel=f"{loss_vel.item():.4f}", ppl=f"{perplexity.item():.0f}")
         if step % cfg.val_every == 0 or step == cfg.steps:
-            model.eval()
-            metrics = evaluate_reconstruction(MotionTokenizer(model, normalizer), val_motions)
-            model.train()
-            history.append({"step": step, "loss": loss.item(), **metrics})
-            log(f"step {step}: val MPJPE {metrics['mpjpe_mm']:.1f} mm (root-relative "
-                f"{metrics['root_relative_mpjpe_mm']:.1f} mm), usage {metrics['codebook_usage']:.2f}, "
-                f"perplexity {metrics['perplexity']:.1f}")
+            loss_value = procs.mean(loss.item())  # the global batch's loss: the mean of the equal shares'
+            metrics = {}
+            if procs.is_main:  # the others wait at the next checkpoint or the end
+                model.eval()
+                metrics = evaluate_reconstruction(MotionTokenizer(model, normalizer), val_motions)
+                model.train()
+            history.append({"step": step, "loss": loss_value, **metrics})
+            if procs.is_main:
+                    log(f"step {step}: val MPJPE {metrics['mpjpe_mm']:.1f} mm (root-relative "
+                    f"{metrics['root_relative_mpjpe_mm']:.1f} mm), usage {metrics['codebook_usage']:.2f}, "
+                    f"perplexity {metrics['perplexity']:.1f}")
         if step % cfg.checkpoint_every == 0:
             checkpoint()
-        if cfg.max_minutes and time.time() - started > cfg.max_minutes * 60:
+        if cfg.max_minutes and procs.any(time.time() - started > cfg.max_minutes * 60):
             stopped_early = True
             log(f"time budget of {cfg.max_minutes} min reached at step {step}")
             break
     bar.close()
     checkpoint()
     model.eval()
-    tokenizer = MotionTokenizer(model, normalizer)
-    tokenizer.save_pretrained(out, extra={"trained_steps": step})
     result = {"steps": step, "stopped_early": stopped_early, "minutes": (time.time() - started) / 60,
               "history": history}
-    write_text(out / "train_log.json", json.dumps(result, indent=2))
+    if procs.is_main:
+        MotionTokenizer(model, normalizer).save_pretrained(out, extra={"trained_steps": step})
+        write_text(out / "train_log.json", json.dumps(result, indent=2))
+    procs.barrier()
     return result
+
+
+def _silent(*_args, **_kwargs) -> None:
+    pass

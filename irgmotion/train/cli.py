@@ -114,6 +114,9 @@ def _train(args) -> int:
         args.lr = 2e-5 if args.lr is None else args.lr
         return grpo_main(args)
     args.lr = 1e-3 if args.lr is None else args.lr
+    from ..distributed import batch_split_error, launched_main
+    if batch_split_error(args.batch_size):
+        raise TrainUsageError(batch_split_error(args.batch_size))
     engine = Path(args.engine)
     from .sft import latest_checkpoint
     found = latest_checkpoint(args.out)
@@ -146,7 +149,8 @@ def _train(args) -> int:
         preset = get_preset(args.preset, lora=args.lora)
         llm = MotionLLM.create(preset, vq.codebook_size, corpus_texts(unique_entries) if preset.source == "scratch" else None,
                                base_path=args.base)
-    print(f"{llm.preset}: {llm.num_parameters() / 1e6:.1f}M parameters, {len(entries)} entries, stage {args.stage}")
+    if launched_main():
+        print(f"{llm.preset}: {llm.num_parameters() / 1e6:.1f}M parameters, {len(entries)} entries, stage {args.stage}")
     import torch
     if args.bf16 and not torch.cuda.is_available() and not _native_cpu_bf16():
         print("warning: --bf16 on a CPU without native bf16 (AVX512-BF16 or AMX) is emulated and can be many times "
@@ -159,7 +163,8 @@ def _train(args) -> int:
                     sources={"stage": args.stage, "engine": str(engine), "vq": str(args.vq), "init": args.init,
                              "stage1_fraction": args.stage1_fraction})
     result = train_sft(llm, entries, catalog, cfg, resume=args.resume)
-    print(f"saved stage-{args.stage} model to {args.out}: {result['steps']} steps, final loss {result['final_loss']}")
+    if launched_main():
+        print(f"saved stage-{args.stage} model to {args.out}: {result['steps']} steps, final loss {result['final_loss']}")
     return 0
 
 
@@ -179,7 +184,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--task-weights", default=None,
                    help="repeat tasks' entries, e.g. tm2t_assessment_analysis=6,m2t_motion_caption=1 (0 drops a task)")
     p.add_argument("--steps", type=positive_int, default=2000)
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="global batch per micro-step (split over the processes of an accelerate launch)")
     p.add_argument("--grad-accum", type=positive_int, default=1)
     p.add_argument("--lr", type=positive_float, default=None, help="default 1e-3 for stages 1-2, 2e-5 for stage 3")
     p.add_argument("--warmup", type=nonnegative_int, default=100)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from ..fileio import write_text
@@ -69,10 +70,17 @@ def grpo_main(args) -> int:
     if not args.init or not args.data or not args.evaluator:
         print("error: stage 3 needs --init STAGE2_DIR, --data DATASET and --evaluator DIR")
         return 2
+    from ..distributed import batch_split_error, launched_main, launched_world_size
+    if batch_split_error(args.batch_size):
+        print(f"error: {batch_split_error(args.batch_size)}", file=sys.stderr)
+        return 2
+    world = launched_world_size()
+    main_process = launched_main()
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
     llm = MotionLLM.from_pretrained(args.init)
     vq = MotionTokenizer.from_pretrained(args.vq)
     evaluator = load_evaluator(args.evaluator)
@@ -87,7 +95,7 @@ def grpo_main(args) -> int:
     config = GRPOConfig(
         output_dir=str(out), max_steps=args.steps, learning_rate=args.lr, lr_scheduler_type="cosine",
         warmup_steps=min(args.warmup, max(0, args.steps // 10)),
-        per_device_train_batch_size=args.batch_size, num_generations=args.group_size,
+        per_device_train_batch_size=args.batch_size // world, num_generations=args.group_size,
         max_completion_length=args.max_new_tokens, temperature=1.0, top_k=50, beta=args.beta, epsilon=0.2,
         loss_type="grpo", scale_rewards="group", reward_weights=weights, num_iterations=1,
         logging_steps=1, save_steps=args.checkpoint_every, save_total_limit=2, report_to=[], use_cpu=cpu,
@@ -97,7 +105,7 @@ def grpo_main(args) -> int:
 
     class CurveLogger(TrainerCallback):
         def on_log(self, _args, state, control, logs=None, **kw):
-            if not logs or "reward" not in logs:
+            if not logs or "reward" not in logs or not state.is_world_process_zero:
                 return
             new = not csv_path.exists()
             with open(csv_path, "a", newline="") as f:
@@ -114,12 +122,18 @@ def grpo_main(args) -> int:
     if args.resume and resume is None:
         print(f"no complete checkpoint in {out}; starting from the stage-2 model")
     trainer.train(resume_from_checkpoint=resume)
-    llm.model = trainer.model
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.accelerator.is_main_process:  # one process writes the model and the record
+        return 0
+    llm.model = trainer.accelerator.unwrap_model(trainer.model)
     llm.model.eval()
     final = out / "model"
     llm.save_pretrained(final)
     if csv_path.exists():
         plot_curves(csv_path, png_path)
-    write_text(out / "grpo_config.json", json.dumps({k: str(v) for k, v in vars(args).items() if k != "func"}, indent=2))
+    record = {"world_size": world, "per_process_batch": args.batch_size // world, "grad_accum": 1,
+              "global_batch": args.batch_size}
+    write_text(out / "grpo_config.json", json.dumps({**{k: str(v) for k, v in vars(args).items() if k != "func"},
+                                                     **record}, indent=2))
     print(f"saved stage-3 model to {final}; curves in {png_path}")
     return 0

@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ..data.annotations import Annotation
+from ..distributed import Processes, make_accelerator
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..llm.prompting import build_example
@@ -132,18 +133,28 @@ def latest_checkpoint(out: str | Path) -> Path | None:
 
 def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog, cfg: SFTConfig,
               resume: bool = False, log=print) -> dict:
-    """Train, checkpointing to OUT/checkpoint (atomically) and saving the model to OUT."""
-    from accelerate import Accelerator
+    """Train, checkpointing to OUT/checkpoint (atomically) and saving the model to OUT.
+
+    `cfg.batch_size` is the global batch of one micro-step: under `accelerate launch` each process takes its share
+    of the same batch and the loss is the mean over the whole batch's target tokens (as on one process), so N
+    processes follow the one-process run; only the main process writes files."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint"
     _release_single_process_state()
-    accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum,
-                              mixed_precision="bf16" if cfg.bf16 else "no")
+    accelerator = make_accelerator(gradient_accumulation_steps=cfg.grad_accum,
+                                   mixed_precision="bf16" if cfg.bf16 else "no")
+    procs = Processes(accelerator)
+    if procs.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    else:
+        log = _silent
+    import hashlib
+    vocab = json.dumps(sorted(llm.tokenizer.get_vocab().items()))
+    procs.same_everywhere(hashlib.sha256(vocab.encode()).hexdigest(), "text tokenizers")
     torch.manual_seed(cfg.seed)
-    catalog.prefetch(entries)
+    catalog.prefetch(entries, save=procs.is_main)
     dataset = SFTDataset(entries, llm, catalog, cfg.max_length, cfg.seed)
     lengths = [dataset.approx_length(i) for i in range(len(dataset))]
     model = llm.model
@@ -160,28 +171,39 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
         found = latest_checkpoint(out)
         if found is None:
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume from")
-        if found != ckpt:  # a kill came between the two renames of a save: finish the swap
-            shutil.rmtree(ckpt, ignore_errors=True)
-            found.rename(ckpt)
-        for stale in CHECKPOINT_TEMPORARIES:
-            shutil.rmtree(out / stale, ignore_errors=True)
+        procs.barrier()  # every process found it before the main one tidies the folder
+        if procs.is_main:
+            if found != ckpt:  # a kill came between the two renames of a save: finish the swap
+                shutil.rmtree(ckpt, ignore_errors=True)
+                found.rename(ckpt)
+            for stale in CHECKPOINT_TEMPORARIES:
+                shutil.rmtree(out / stale, ignore_errors=True)
+        procs.barrier()
         accelerator.load_state(str(ckpt))  # accelerate reads with weights_only=True
         state = json.loads((ckpt / "trainer_state.json").read_text())
         log(f"resumed from {ckpt} at step {state['step']}")
-    write_text(out / "train_config.json", json.dumps(asdict(cfg), indent=2))
+    procs.barrier()  # every process has read the checkpoint before the main one writes
+    if procs.is_main:
+        record = procs.batch_record(cfg.batch_size // procs.world_size, cfg.grad_accum)
+        write_text(out / "train_config.json", json.dumps({**asdict(cfg), **record}, indent=2))
 
     def save_checkpoint():
         # Write beside, then swap: a kill mid-save leaves the previous checkpoint intact.
         tmp = out / "checkpoint.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        accelerator.save_state(str(tmp))
-        write_text(tmp / "trainer_state.json", json.dumps(state))
-        old = out / "checkpoint.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if ckpt.exists():
-            ckpt.rename(old)
-        tmp.rename(ckpt)
-        shutil.rmtree(old, ignore_errors=True)
+        if procs.is_main:
+            shutil.rmtree(tmp, ignore_errors=True)
+        procs.barrier()
+        accelerator.save_state(str(tmp))  # every process: the main one the weights, each its random states
+        procs.barrier()
+        if procs.is_main:
+            write_text(tmp / "trainer_state.json", json.dumps(state))
+            old = out / "checkpoint.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if ckpt.exists():
+                ckpt.rename(old)
+            tmp.rename(ckpt)
+            shutil.rmtree(old, ignore_errors=True)
+        procs.barrier()
 
     def epoch_order(epoch: int) -> list[int]:
         order = bucketed_order(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + epoch))
@@ -200,12 +222,21 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
             batches = epoch_order(state["epoch"])
         dataset.epoch = state["epoch"]
         # Each process takes its share of the batch (a no-op on one device).
-        idx = batches[state["position"]][accelerator.process_index::accelerator.num_processes]
+        whole = batches[state["position"]]
+        idx = whole[procs.rank::procs.world_size]
         state["position"] += 1
-        batch = collate([dataset[i] for i in idx], llm.tokenizer.pad_token_id)
+        batch = collate([dataset[i] for i in idx or whole[:1]], llm.tokenizer.pad_token_id)
+        if not idx:  # a last batch smaller than the processes: this one takes part with no target token
+            batch["labels"].fill_(-100)
         batch = {k: v.to(accelerator.device) for k, v in batch.items()}
         with accelerator.accumulate(model):
-            loss = model(**batch).loss
+            if procs.distributed:
+                # the sum over this share's target tokens over the whole batch's count, times the processes
+                # (whose gradients are averaged): the one-process loss of the whole batch
+                targets = procs.mean(int((batch["labels"][:, 1:] != -100).sum())) * procs.world_size
+                loss = model(**batch, num_items_in_batch=max(1, round(targets))).loss * procs.world_size
+            else:
+                loss = model(**batch).loss
             accelerator.backward(loss)
             if accelerator.sync_gradients:
                 accelerator.clip_grad_norm_(params, 1.0)
@@ -215,18 +246,19 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
         if not accelerator.sync_gradients:
             continue
         state["step"] += 1
-        running += loss.item()
+        running += loss.item() / procs.world_size  # summed over the processes below: the whole batch's loss
         n_tokens += int(batch["attention_mask"].sum())
         bar.update(1)
         if state["step"] % cfg.log_every == 0:
-            avg = running / cfg.log_every
+            avg = procs.mean(running) * procs.world_size / cfg.log_every
+            seen = procs.mean(n_tokens) * procs.world_size  # every process's tokens
             state["history"].append({"step": state["step"], "loss": avg, "lr": sched.get_last_lr()[0],
-                                     "tokens_per_s": n_tokens / max(1e-9, time.time() - started)})
+                                     "tokens_per_s": seen / max(1e-9, time.time() - started)})
             bar.set_postfix(loss=f"{avg:.3f}")
             running = 0.0
         if state["step"] % cfg.checkpoint_every == 0:
             save_checkpoint()
-        if cfg.max_minutes and time.time() - started > cfg.max_minutes * 60:
+        if cfg.max_minutes and procs.any(time.time() - started > cfg.max_minutes * 60):
             stopped_early = True
             log(f"time budget of {cfg.max_minutes} min reached at step {state['step']}")
             break
@@ -244,5 +276,10 @@ def train_sft(llm: MotionLLM, entries: list[Annotation], catalog: MotionCatalog,
             w = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "tokens_per_s"])
             w.writeheader()
             w.writerows(state["history"])
+    procs.barrier()
     return {"steps": state["step"], "epochs": state["epoch"], "stopped_early": stopped_early,
             "minutes": (time.time() - started) / 60, "final_loss": state["history"][-1]["loss"] if state["history"] else None}
+
+
+def _silent(*_args, **_kwargs) -> None:
+    pass

@@ -86,7 +86,7 @@ def _word_list(datasets) -> set[str]:
 class EvaluatorTrainer:
     def __init__(self, data: str | Path, out: str | Path, config: TrainConfig, resume: bool = False,
                  progress: bool = True, log: Callable[[str], None] = print,
-                 word_vectors: WordVectors | None = None, text_embedder=None):
+                 word_vectors: WordVectors | None = None, text_embedder=None, device: str = "cpu"):
         if config.kind not in ("guo", "tmr"):
             raise EvaluatorError(f"--kind must be guo or tmr, got {config.kind!r}")
         if config.loss_name() not in ("margin", "infonce"):
@@ -123,7 +123,8 @@ class EvaluatorTrainer:
         self.normalizer = self.train_set.normalizer
         torch.manual_seed(config.seed)  # the initial weights depend on the seed only
         random.seed(config.seed)
-        self.model = self._build_model(word_vectors, text_embedder)
+        self.device = torch.device(device)  # where it trains is not part of the run: a resume may move it
+        self.model = self._build_model(word_vectors, text_embedder).to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate(), weight_decay=config.weight_decay)
         self.step = 0
         self.elapsed = 0.0
@@ -246,7 +247,7 @@ class EvaluatorTrainer:
     def _false_pair_mask(self, captions: list[str]) -> torch.Tensor:
         """(B, B) True where pair (i, j) may serve as a negative."""
         keys = [c.strip().lower() for c in captions]
-        same = torch.tensor([[a == b for b in keys] for a in keys])
+        same = torch.tensor([[a == b for b in keys] for a in keys], device=self.device)
         if isinstance(self.model, TMREvaluator) and self.model.config.negative_filter < 1.0:
             sent = self.model.sentence_embeddings(captions)
             same |= (sent @ sent.T) > self.model.config.negative_filter
@@ -254,9 +255,9 @@ class EvaluatorTrainer:
 
     def loss(self, batch: dict) -> torch.Tensor:
         t = self.model.encode_text(batch["caption"], batch["tokens"])
-        m = self.model.encode_motion(batch["motion"], batch["length"])
+        m = self.model.encode_motion(batch["motion"].to(self.device), batch["length"])
         neg = self._false_pair_mask(batch["caption"])
-        eye = torch.eye(len(t), dtype=torch.bool)
+        eye = torch.eye(len(t), dtype=torch.bool, device=self.device)
         sq = (t * t).sum(-1, keepdim=True) - 2 * t @ m.T + (m * m).sum(-1)[None]
         d = sq.clamp_min(1e-12).sqrt()  # no infinite gradient at distance 0
         if self.config.loss_name() == "margin":
@@ -269,7 +270,7 @@ class EvaluatorTrainer:
         else:
             logits = -d
         logits = logits.masked_fill(~(neg | eye), float("-inf"))
-        target = torch.arange(len(t))
+        target = torch.arange(len(t), device=self.device)
         return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
     # Validation ---------------------------------------------------------------

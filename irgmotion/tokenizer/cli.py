@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import save_npy, write_text
-from ..cliargs import nonnegative_float, positive_float, positive_int, seed
+from ..cliargs import add_device_argument, nonnegative_float, positive_float, positive_int, seed
 
 
 class UsageError(ValueError):
@@ -45,7 +45,7 @@ def train_vq_main(args) -> int:
         raise UsageError(str(exc)) from None
     overrides = {"w_root": args.w_root, "w_joints": args.w_joints, "width": args.width}
     try:
-        result = train_vq(cfg, resume=args.resume, vq_overrides=overrides)
+        result = train_vq(cfg, resume=args.resume, vq_overrides=overrides, device=args.device)
     except DatasetError as exc:
         raise UsageError(str(exc)) from None
     last = result["history"][-1] if result["history"] else {}
@@ -157,6 +157,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--max-minutes", type=positive_float, default=None, help="stop and save after this wall time")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    add_device_argument(p)
     p.set_defaults(func=train_vq_main)
 
     p = sub.add_parser("tokenize", help="print the token ids of a motion file")

@@ -76,9 +76,9 @@ class WindowSampler:
 class JointLoss:
     """MSE between global joints recovered from predicted and true (normalised) features."""
 
-    def __init__(self, normalizer: Normalizer):
-        self.mean = torch.from_numpy(normalizer.mean)
-        self.std = torch.from_numpy(normalizer.std)
+    def __init__(self, normalizer: Normalizer, device: str | torch.device = "cpu"):
+        self.mean = torch.from_numpy(normalizer.mean).to(device)
+        self.std = torch.from_numpy(normalizer.std).to(device)
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         jp = features_to_joints(pred * self.std + self.mean)
@@ -112,7 +112,10 @@ def _lr_at(step: int, cfg: TrainVQConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print) -> dict:
+def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print,
+             device: str = "cpu") -> dict:
+    """Train (or, with `resume`, continue) a tokenizer on `device` (a resolved device string; where it trains is not
+    part of the run, so a resume may move it)."""
     if cfg.lr is None:
         cfg = replace(cfg, lr=DEFAULT_LR.get(cfg.preset, DEFAULT_LR["paper"]))
     if cfg.threads:
@@ -130,7 +133,7 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
     vq_config: VQConfig = get_preset(cfg.preset, input_dim=train.spec.feature_dim, dataset=train.spec.name,
                                      **(vq_overrides or {}))
     torch.manual_seed(cfg.seed)
-    model = MotionVQVAE(vq_config)
+    model = MotionVQVAE(vq_config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     step, history = 0, []
@@ -151,7 +154,7 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
     val_motions = [c.motion for c in val.clips][:300]
     sampler = WindowSampler(train_motions, cfg.window, rng)
     n_joints = train.spec.n_joints
-    joint_loss = JointLoss(normalizer) if vq_config.w_joints > 0 else None
+    joint_loss = JointLoss(normalizer, device) if vq_config.w_joints > 0 else None
 
     def checkpoint():
         save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), step=step,
@@ -164,7 +167,7 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
     while step < cfg.steps:
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, cfg)
-        x = sampler.batch(cfg.batch_size)
+        x = sampler.batch(cfg.batch_size).to(device)
         recon, commit, perplexity, _ = model(x)
         loss_rec = F.mse_loss(recon, x)
         loss_vel = joint_velocity_loss(recon, x, n_joints)

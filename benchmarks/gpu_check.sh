@@ -31,10 +31,12 @@ BUNDLE=irgmotion/assets/bundle
 if [ "$QUICK" = 1 ]; then  # sizes that finish in minutes on 2 CPU cores
   CLIPS=240; BUILD_LIMIT=8; SFT_STEPS=2; SFT_WARMUP=1; SFT_BATCH=2; SFT_LEN=128; GEMMA_DIMS=tiny
   GOALS=4; BATCHES="--batch 4"; NEW_TOKENS=160; BENCH_LIMIT=32; BENCH_REPEATS=1
+  BENCH_CAPS="--max-rounds 1 --max-new-tokens 160"
   T_DATA=300; T_SFT=300; T_GEMMA=300; T_DECODE=300; T_BENCH=900
 else  # one GPU: the budgets add up to under 8 minutes
   CLIPS=600; BUILD_LIMIT=64; SFT_STEPS=10; SFT_WARMUP=2; SFT_BATCH=8; SFT_LEN=512; GEMMA_DIMS=real
   GOALS=64; BATCHES="--batch 16 --batch 64"; NEW_TOKENS=1400; BENCH_LIMIT=64; BENCH_REPEATS=5
+  BENCH_CAPS=""  # the bench's own: 6 rounds, 1400 tokens
   T_DATA=75; T_SFT=75; T_GEMMA=150; T_DECODE=75; T_BENCH=95
 fi
 WORKERS=$(nproc 2>/dev/null || echo 2)
@@ -85,8 +87,9 @@ step sft_gemma2 "$T_GEMMA" $PY benchmarks/sft_throughput.py --preset gemma2-2b -
 # shellcheck disable=SC2086
 step decoding "$T_DECODE" $PY benchmarks/decoding_throughput.py --data "$WORK/corpus" --goals "$GOALS" $BATCHES \
   --max-new-tokens "$NEW_TOKENS" --device "$DEVICE" --threads "$WORKERS" --out "$RESULTS/decoding.json"
+# shellcheck disable=SC2086
 step bench "$T_BENCH" $PY -m irgmotion bench --bundle "$BUNDLE" --data "$WORK/corpus" --evaluator "$BUNDLE/evaluator/guo" \
-  --limit "$BENCH_LIMIT" --repeats "$BENCH_REPEATS" --verdict rule --device "$DEVICE" --out "$RESULTS/bench"
+  --limit "$BENCH_LIMIT" --repeats "$BENCH_REPEATS" --verdict rule $BENCH_CAPS --device "$DEVICE" --out "$RESULTS/bench"
 
 note ""
 note "steps:"

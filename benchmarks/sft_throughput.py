@@ -102,6 +102,7 @@ def main() -> int:
                                    random_init=random_init)
     model = llm.model.to(device).train()
     build_seconds = time.perf_counter() - started
+    print(f"built {a.preset} on {device} in {build_seconds:.1f} s", file=sys.stderr, flush=True)
     params = [p for p in model.parameters() if p.requires_grad]
     catalog = MotionCatalog([Path(r) for r in a.motion_root + roots], vq)
     catalog.prefetch(entries)
@@ -127,6 +128,8 @@ def main() -> int:
         opt.step()
         opt.zero_grad(set_to_none=True)
         losses.append(loss.item())  # waits for the step
+        print(f"step {step + 1}/{a.warmup + a.steps}: {time.perf_counter() - t0:.3f} s, loss {losses[-1]:.3f}",
+              file=sys.stderr, flush=True)
         if step >= a.warmup:
             times.append(time.perf_counter() - t0)
             tokens.append(int(batch["attention_mask"].sum()))

@@ -66,5 +66,5 @@ def device(text: str) -> str:
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
     """The one `--device` flag every command that runs a model takes (args.device: the resolved device string)."""
     parser.add_argument("--device", type=device, default="auto", metavar="{auto,cpu,cuda,mps}",
-                        help="where the models run: auto (default) = cuda when a CUDA GPU is visible, else mps, else "
-                             "cpu; on cuda the LLM runs in bf16 where the GPU supports it, on the CPU always in float32")
+                        help="where the models run: auto (default) = cuda when a CUDA GPU is visible, else mps, "
+                             "else cpu; on cuda the LLM runs in bf16 where the GPU supports it, on the CPU in float32")

@@ -30,6 +30,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=nonnegative_int, default=320, help="test clips used (multiples of 32)")
     p.add_argument("--repeats", type=positive_int, default=20)
     p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--max-rounds", type=positive_int, default=6, help="cap on generated motions per trace")
+    p.add_argument("--max-new-tokens", type=positive_int, default=1400, help="cap on the tokens of one trace")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--only-llm", action="store_true", help="score only the --llm (and --stage1) rows")
     p.add_argument("--verdict", action="append", choices=VERDICTS,

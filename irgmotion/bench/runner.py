@@ -179,8 +179,8 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
         rows[f"{name} final motion"] = (f2, counts, secs)
 
     generated = [Generated(name, feats, dict(zip(ids, captions)), {}) for name, (feats, _, _) in rows.items()]
-    report = {"clips": len(ids), "device": describe_device(cfg.device), "latency": latency, "rounds": {}, "traces": stats,
-              "evaluators": {}}
+    report = {"clips": len(ids), "device": describe_device(cfg.device), "latency": latency, "rounds": {},
+              "traces": stats, "evaluators": {}}
     for name, (_, counts, _) in rows.items():
         if counts is not None:
             report["rounds"][name] = {"mean": float(np.mean(counts)),
@@ -326,7 +326,8 @@ def bench_main(args) -> int:
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
                       verdicts=tuple(args.verdict or VERDICTS), compositional=args.compositional,
-                      freeform=args.freeform, standard=not args.no_standard, device=args.device)
+                      freeform=args.freeform, standard=not args.no_standard, max_rounds=args.max_rounds,
+                      max_new_tokens=args.max_new_tokens, device=args.device)
     try:
         report = run_bench(cfg)
     except BundleError as exc:  # a part that passed the checks above and still does not load

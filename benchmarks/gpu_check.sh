@@ -35,9 +35,9 @@ if [ "$QUICK" = 1 ]; then  # sizes that finish in minutes on 2 CPU cores
   T_DATA=300; T_SFT=300; T_GEMMA=300; T_DECODE=300; T_BENCH=900
 else  # one GPU: the budgets add up to under 8 minutes
   CLIPS=600; BUILD_LIMIT=64; SFT_STEPS=10; SFT_WARMUP=2; SFT_BATCH=8; SFT_LEN=512; GEMMA_DIMS=real
-  GOALS=64; BATCHES="--batch 16 --batch 64"; NEW_TOKENS=1400; BENCH_LIMIT=64; BENCH_REPEATS=5
+  GOALS=24; BATCHES="--batch 8 --batch 24"; NEW_TOKENS=1400; BENCH_LIMIT=64; BENCH_REPEATS=5
   BENCH_CAPS=""  # the bench's own: 6 rounds, 1400 tokens
-  T_DATA=75; T_SFT=75; T_GEMMA=150; T_DECODE=75; T_BENCH=95
+  T_DATA=75; T_SFT=65; T_GEMMA=130; T_DECODE=100; T_BENCH=90  # 460 s in all
 fi
 WORKERS=$(nproc 2>/dev/null || echo 2)
 

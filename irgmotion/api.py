@@ -200,17 +200,20 @@ class MotionReasoner:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, verdict: str | None = None, select: str | None = None,
                         max_rounds: int = 6, device: str = "cpu") -> MotionReasoner:
-        """Load a bundle directory (default: the one embedded in the package) offline."""
+        """Load a bundle directory (default: the one embedded in the package) offline, onto `device`: "cpu",
+        "cuda", "cuda:N", "mps" or "auto" (cuda, else mps, else cpu); ValueError when this machine lacks it."""
+        from .devices import resolve_device
         from .reason.bundle import load_bundle
-        bundle = load_bundle(path)
-        if device != "cpu":
-            bundle.llm.model.to(device)
-            bundle.vq.model.to(device)
-        return cls(bundle, verdict, select, max_rounds)
+        return cls(load_bundle(path, device=resolve_device(device)), verdict, select, max_rounds)
 
     @property
     def verdict(self) -> str:
         return self.reasoner.verdict
+
+    @property
+    def device(self) -> str:
+        """Where the bundle's models run (the evaluator for `similarity` is loaded there too)."""
+        return str(next(self.bundle.vq.model.parameters()).device)
 
     @property
     def select(self) -> str:
@@ -498,7 +501,7 @@ class MotionReasoner:
             if not kinds:
                 return None
             from .evaluator.registry import load_evaluator
-            self._evaluator = load_evaluator(next(iter(kinds.values())))
+            self._evaluator = load_evaluator(next(iter(kinds.values())), device=self.device)
         return self._evaluator
 
 

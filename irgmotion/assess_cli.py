@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from .cli import CLIError, _check_suffix, load_reasoner
+from .cliargs import add_device_argument
 from .reason.options import VERDICTS
 
 
@@ -93,7 +94,7 @@ def cmd_assess(args) -> int:
         f, w = _motion(path, f"{args.pairs}:{n}" if n else str(path))
         feats.append(f)
         notes.append(w)
-    reasoner = load_reasoner(args.bundle, args.verdict)
+    reasoner = load_reasoner(args.bundle, args.verdict, device=args.device)
     texts = [text for _, text, _, _ in pairs]
     rows = reasoner.assess(texts, feats)
     similarity = reasoner.similarity(texts, feats) or [None] * len(rows)
@@ -114,7 +115,7 @@ def cmd_assess(args) -> int:
 
 def cmd_caption(args) -> int:
     feats = [_motion(Path(p), p)[0] for p in args.motions]
-    rows = load_reasoner(args.bundle, None).caption(feats, details=True)
+    rows = load_reasoner(args.bundle, None, device=args.device).caption(feats, details=True)
     for path, row in zip(args.motions, rows):
         if args.json:
             print(json.dumps({"motion": path, **row}))
@@ -137,10 +138,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--verdict", choices=VERDICTS, default=None,
                    help="rule (default where the bundle allows it): the level and refinement follow from the model's "
                         "two descriptions by the engine's rule; model: the model's own verdict and instruction")
+    add_device_argument(p)
     p.set_defaults(func=cmd_assess)
 
     p = sub.add_parser("caption", help="describe motions in one line of text each")
     p.add_argument("motions", nargs="+", metavar="MOTION.npy", help="joints (T, 22, 3) or features (T, 263)")
     p.add_argument("--json", action="store_true", help="print one JSON object per motion")
     p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
+    add_device_argument(p)
     p.set_defaults(func=cmd_caption)

@@ -17,6 +17,7 @@ from .cliargs import (  # noqa: F401 (CLIError and EXIT_BAD_INPUT are part of th
     EXIT_BAD_INPUT,
     CLIError,
     OneLineParser,
+    add_device_argument,
     nonnegative_float,
     port,
     positive_float,
@@ -210,13 +211,14 @@ def _write_generation(folder: Path, motion, render: str | None) -> list[str]:
                        "try --format gif or --no-render") from None
 
 
-def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str | None = None):
-    """The API object over a bundle, for a command: a bad bundle or a verdict it cannot take is one clear line."""
+def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str | None = None, device: str = "cpu"):
+    """The API object over a bundle, for a command: a bad bundle or a verdict it cannot take is one clear line.
+    `device`: a resolved device string (the --device flag resolves it while the arguments are parsed)."""
     from .api import MotionReasoner
     from .reason.bundle import BundleError, load_bundle
     from .reason.pipeline import RULE_STYLES
     try:
-        bundle = load_bundle(bundle_dir)
+        bundle = load_bundle(bundle_dir, device=device)
     except BundleError as exc:
         raise CLIError(str(exc)) from None
     if verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
@@ -258,7 +260,7 @@ def cmd_generate(args) -> int:
     _check_generate_flags(args)
     overwrite = getattr(args, "overwrite", False)
     out = _generate_destination(args.out, overwrite)
-    reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+    reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device)
     motion = reasoner.generate(goal, max_rounds=args.max_rounds, sample=args.sample, seed=args.seed,
                                temperature=args.temperature, max_new_tokens=args.max_new_tokens)
     print(f"Goal: {goal}")
@@ -297,7 +299,7 @@ def _generate_batch(args) -> int:
     _check_generate_flags(args)
     overwrite = getattr(args, "overwrite", False)
     out = _generate_destination(args.out, overwrite, marker="index.jsonl")
-    reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+    reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device)
     if not args.sample and any(p.seed is not None for p in prompts):
         print(f"note: {args.prompts} gives seeds; they apply with --sample only (decoding is greedy)")
     motions = reasoner.generate([p.text for p in prompts], sample=args.sample,
@@ -425,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even when it holds files that are not a previous generate output "
                         "(an empty folder or a previous output, with its trace.json, is always replaced whole)")
+    add_device_argument(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("serve", help="the web studio: generate, watch, steer and download motions in a browser")

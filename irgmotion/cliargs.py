@@ -84,3 +84,20 @@ port = _typed(_int, lambda v: 0 <= v <= 65535, "must be between 0 and 65535", "p
 STUDIO_MAX_ROUNDS = 10
 studio_rounds = _typed(_int, lambda v: 1 <= v <= STUDIO_MAX_ROUNDS, f"must be between 1 and {STUDIO_MAX_ROUNDS}",
                        "studio_rounds")
+
+
+def device(text: str) -> str:
+    """--device: auto, cpu, cuda (cuda:N) or mps, resolved here, so that a device this machine lacks is refused
+    while the arguments are parsed (one line, exit 2), before any model loads."""
+    from .devices import DeviceError, resolve_device
+    try:
+        return resolve_device(text)
+    except DeviceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """The one `--device` flag every command that runs a model takes (args.device: the resolved device string)."""
+    parser.add_argument("--device", type=device, default="auto", metavar="{auto,cpu,cuda,mps}",
+                        help="where the models run: auto (default) = cuda when a CUDA GPU is visible, else mps, "
+                             "else cpu; on cuda the LLM runs in bf16 where the GPU supports it, on the CPU in float32")

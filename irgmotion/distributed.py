@@ -123,19 +123,22 @@ class _GatherRows(torch.autograd.Function):
 class Processes:
     """The processes of one run; a plain single process when not launched on several."""
 
-    def __init__(self, accelerator=None):
+    def __init__(self, accelerator=None, device: str = "cpu"):
         self.accelerator = accelerator
         if accelerator is None:
-            self.world_size, self.rank, self.device = 1, 0, torch.device("cpu")
+            self.world_size, self.rank, self.device = 1, 0, torch.device(device)
         else:
             self.world_size, self.rank = accelerator.num_processes, accelerator.process_index
             self.device = accelerator.device
 
     @classmethod
-    def start(cls, **accelerator_kwargs) -> "Processes":
-        """Join the launch's processes (an `Accelerator`) when there are several; else a single process."""
+    def start(cls, device: str = "cpu", **accelerator_kwargs) -> "Processes":
+        """Join the launch's processes (an `Accelerator`) when there are several; else a single process on
+        `device` (a resolved device string, as --device gives)."""
         if launched_world_size() == 1:
-            return cls()
+            return cls(device=device)
+        if str(device) == "cpu":
+            accelerator_kwargs.setdefault("cpu", True)
         return cls(make_accelerator(**accelerator_kwargs))
 
     @property

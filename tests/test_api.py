@@ -69,7 +69,8 @@ def shared_bundle(reasoner, monkeypatch):
     """Commands load the embedded bundle through `load_bundle`; here they get the one already loaded."""
     import irgmotion.reason.bundle as bundle_module
     real = bundle_module.load_bundle
-    monkeypatch.setattr(bundle_module, "load_bundle", lambda path=None: reasoner.bundle if path is None else real(path))
+    monkeypatch.setattr(bundle_module, "load_bundle",
+                        lambda path=None, device="cpu": reasoner.bundle if path is None else real(path, device))
 
 
 def _calls(monkeypatch, obj, name):

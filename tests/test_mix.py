@@ -8,7 +8,7 @@ import pytest
 
 from irgmotion.cli import main
 from irgmotion.data.humanml3d import MotionTextDataset
-from irgmotion.data.mix import mix_datasets, mixed_id, source_of, train_shares
+from irgmotion.data.mix import mixed_id, source_of, train_shares
 from irgmotion.data.synth.corpus import grouped_std
 
 from conftest import make_toy_dataset

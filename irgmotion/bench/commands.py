@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..cliargs import nonnegative_int, positive_int, seed
+from ..cliargs import add_device_argument, nonnegative_int, positive_int, seed
 from ..reason.options import VERDICTS
 
 
@@ -43,6 +43,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-standard", action="store_true",
                    help="skip the standard test split (score only --compositional and --freeform)")
     p.add_argument("--out", default="docs/results", help="writes OUT.md and OUT.json")
+    add_device_argument(p)
     p.set_defaults(func=_lazy("irgmotion.bench.runner:bench_main"))
     p = sub.add_parser("bench-stage1", help="stage-1 abilities: direct T2M, assessment, instruction, captioning")
     p.add_argument("--llm", required=True)

@@ -21,6 +21,7 @@ from ..data.humanml3d import MotionTextDataset
 from ..data.synth.corpus import compositional_ids
 from ..distributed import Processes, launched_main
 from ..engine.descriptions import self_consistency
+from ..devices import describe_device
 from ..evaluator import load_evaluator
 from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
@@ -54,6 +55,7 @@ class BenchConfig:
     compositional: int = 0  # clips of the compositional split (unseen chains of 2-4 actions); 0 skips it
     freeform: int = 0  # free-form prompts judged by the kinematic checker (bench.freeform); 0 skips them
     standard: bool = True  # the standard test split (off: only the compositional and free-form sections)
+    device: str = "cpu"  # where every model runs (a resolved device string, irgmotion.devices)
 
 
 def _motions(reasoner: Reasoner, results, attr: str) -> tuple[dict, list[int]]:
@@ -158,7 +160,7 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
     if cfg.bundle_rows:
         latency.update(_interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log, robustness))
     if cfg.stage1:
-        s1 = Reasoner(MotionLLM.from_pretrained(cfg.stage1), bundle.vq)
+        s1 = Reasoner(MotionLLM.from_pretrained(cfg.stage1, device=cfg.device), bundle.vq)
         s1_opts = DecodeOptions(max_new_tokens=64, batch_size=cfg.batch_size, progress=cfg.procs.is_main)
         log("stage 1: direct generation")
         res, secs = timed(lambda: cfg.procs.map(lambda c: s1.direct(c, s1_opts), captions))
@@ -170,7 +172,7 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
         feats, counts = _motions(s1, list(zip(ids, res)), "final_motion")
         rows["Stage-1 composed"] = (feats, counts, secs)
     for name, path in (cfg.extra_llms or {}).items():
-        r3 = Reasoner(MotionLLM.from_pretrained(path), bundle.vq)
+        r3 = Reasoner(MotionLLM.from_pretrained(path, device=cfg.device), bundle.vq)
         log(f"{name}: interleaved reasoning")
         res, secs = timed(lambda: cfg.procs.map(lambda c: r3.interleaved(c, opts, cfg.max_rounds), captions))
         pairs = list(zip(ids, res))
@@ -180,13 +182,14 @@ def _run_split(cfg: BenchConfig, bundle, split, ids, captions, robustness: bool,
         rows[f"{name} final motion"] = (f2, counts, secs)
 
     generated = [Generated(name, feats, dict(zip(ids, captions)), {}) for name, (feats, _, _) in rows.items()]
-    report = {"clips": len(ids), "latency": latency, "rounds": {}, "traces": stats, "evaluators": {}}
+    report = {"clips": len(ids), "device": describe_device(cfg.device), "latency": latency, "rounds": {},
+              "traces": stats, "evaluators": {}}
     for name, (_, counts, _) in rows.items():
         if counts is not None:
             report["rounds"][name] = {"mean": float(np.mean(counts)),
                                       "histogram": {str(k): int(np.sum(np.array(counts) == k)) for k in range(0, 8)}}
     for ev_path in cfg.evaluators:
-        ev = load_evaluator(ev_path)
+        ev = load_evaluator(ev_path, device=cfg.device)
         log(f"scoring under {ev.kind} ({ev_path})")
         report["evaluators"][ev.kind] = evaluate(ev, split, generated, cfg.repeats, cfg.seed, ev_path)
     return report
@@ -199,10 +202,10 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
 
     from ..reason.bundle import load_bundle
     if cfg.procs is None:
-        cfg = replace(cfg, procs=Processes.start())
+        cfg = replace(cfg, procs=Processes.start(device=cfg.device))
     if not cfg.procs.is_main:
         log = _silent
-    bundle = load_bundle(cfg.bundle)
+    bundle = load_bundle(cfg.bundle, device=cfg.device)
     report = {"data": cfg.data, "bundle": cfg.bundle, "repeats": cfg.repeats,
               "assessment_style": bundle.assessment_style}
     if cfg.standard:
@@ -216,7 +219,7 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
                                    **_run_split(cfg, bundle, split, ids, captions, robustness=False, log=log)}
     if cfg.freeform:
         opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=cfg.procs.is_main)
-        stage1 = MotionLLM.from_pretrained(cfg.stage1) if cfg.stage1 else None
+        stage1 = MotionLLM.from_pretrained(cfg.stage1, device=cfg.device) if cfg.stage1 else None
         verdicts = [v for v in cfg.verdicts if v == "model" or bundle.assessment_style in RULE_STYLES]
         report["freeform"] = {v: run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
                                               cfg.freeform, log, references=k == 0, seed=cfg.seed, procs=cfg.procs)
@@ -255,7 +258,7 @@ def _split_markdown(part: dict, title: str) -> list[str]:
               "|---|" + "---|" * 8]
     for row, r in part["rounds"].items():
         lines.append(f"| {row} | " + " | ".join(str(r["histogram"][str(k)]) for k in range(8)) + " |")
-    lines += ["", f"## {title}: latency (2 CPU cores, batched)", ""]
+    lines += ["", f"## {title}: latency ({part.get('device') or '2 CPU cores'}, batched)", ""]
     for name, lat in part["latency"].items():
         lines.append(f"- {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in lat.items()))
     return lines + [""]
@@ -343,10 +346,10 @@ def bench_main(args) -> int:
     extra = dict(e.split("=", 1) for e in (args.llm or []))
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
-                      max_rounds=getattr(args, "max_rounds", 6), max_new_tokens=getattr(args, "max_new_tokens", 1400),
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
                       verdicts=tuple(args.verdict or VERDICTS), compositional=args.compositional,
-                      freeform=args.freeform, standard=not args.no_standard)
+                      freeform=args.freeform, standard=not args.no_standard, max_rounds=args.max_rounds,
+                      max_new_tokens=args.max_new_tokens, device=args.device)
     try:
         report = run_bench(cfg)
     except BundleError as exc:  # a part that passed the checks above and still does not load

@@ -96,6 +96,11 @@ class MatchingModel(nn.Module):
         return pairwise_distance(text_emb, motion_emb)
 
     @property
+    def device(self) -> torch.device:
+        """Where the model's weights are (inputs are moved there; embeddings come back to the CPU as numpy)."""
+        return next(self.parameters()).device
+
+    @property
     def feature_dim(self) -> int:
         return self.normalizer.dim
 
@@ -109,7 +114,7 @@ class MatchingModel(nn.Module):
             out = []
             for i in range(0, len(captions), batch_size):
                 tok = tokens[i:i + batch_size] if tokens is not None else None
-                out.append(self.encode_text(captions[i:i + batch_size], tok).float().numpy())
+                out.append(self.encode_text(captions[i:i + batch_size], tok).float().cpu().numpy())
         finally:
             self.train(was)
         return np.concatenate(out, 0) if out else np.zeros((0, self.embed_dim), np.float32)
@@ -132,7 +137,7 @@ class MatchingModel(nn.Module):
             for i in range(0, len(order), batch_size):
                 idx = order[i:i + batch_size]
                 x, lengths = pad_batch([prepared[j] for j in idx])
-                out[idx] = self.encode_motion(x, lengths).float().numpy()
+                out[idx] = self.encode_motion(x.to(self.device), lengths).float().cpu().numpy()
         finally:
             self.train(was)
         return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import fields
 from pathlib import Path
-from ..cliargs import OneLineParser, positive_float, positive_int, seed
+from ..cliargs import OneLineParser, add_device_argument, positive_float, positive_int, seed
 
 EXIT_BAD_INPUT = 2
 
@@ -107,7 +107,8 @@ def train_evaluator_main(args) -> int:
         from .train import EvaluatorTrainer
         start = time.perf_counter()
         config = _train_config(args)
-        trainer = EvaluatorTrainer(args.data, args.out, config, resume=args.resume, progress=not args.no_progress)
+        trainer = EvaluatorTrainer(args.data, args.out, config, resume=args.resume, progress=not args.no_progress,
+                                   device=args.device)
         summary = trainer.run()
     except _USER_ERRORS as exc:
         return _fail(exc)
@@ -134,7 +135,7 @@ def eval_main(args) -> int:
         if args.repeats < 1:
             raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
         torch.set_num_threads(max(1, args.threads))
-        evaluators = [(Path(p), load_evaluator(p)) for p in args.evaluator]
+        evaluators = [(Path(p), load_evaluator(p, device=args.device)) for p in args.evaluator]
         split = load_split(args.data, args.split, args.dataset)
         dim = split.spec.feature_dim if split.spec else evaluators[0][1].feature_dim
         ids = [c.id for c in split.clips]
@@ -190,6 +191,7 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--import-official", metavar="FINEST_TAR", default=None,
                    help="instead of training, convert the official text_mot_match checkpoint (needs --glove and --stats)")
     p.add_argument("--stats", default=None, help="with --import-official: folder of the evaluator's mean.npy/std.npy")
+    add_device_argument(p)
     p.set_defaults(func=train_evaluator_main)
 
     p = subparsers.add_parser("eval", help="score generated motions: R-precision, FID, MM-Dist, Diversity, MultiModality",
@@ -206,6 +208,7 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--out", default=None, help="report path prefix (writes PREFIX.md and PREFIX.json; "
                                                "default PRED_DIR/eval_SPLIT)")
     p.add_argument("--threads", type=positive_int, default=2)
+    add_device_argument(p)
     p.set_defaults(func=eval_main)
 
 

@@ -161,9 +161,10 @@ class GuoEvaluator(MatchingModel):
             rows.append(r)
             cats.append(c)
             lens.append(n)
-        rows_t = torch.tensor(rows, dtype=torch.long)
-        pos = F.one_hot(torch.tensor(cats, dtype=torch.long), self.config.dim_pos_ohot).float()
-        return self.word_vectors[rows_t], pos, torch.tensor(lens)
+        device = self.word_vectors.device
+        rows_t = torch.tensor(rows, dtype=torch.long, device=device)
+        pos = F.one_hot(torch.tensor(cats, dtype=torch.long, device=device), self.config.dim_pos_ohot).float()
+        return self.word_vectors[rows_t], pos, torch.tensor(lens)  # lengths stay on the CPU (pack_padded_sequence)
 
     def encode_text(self, captions: list[str], tokens: list[list[str]] | None = None) -> torch.Tensor:
         word_embs, pos, lens = self.text_inputs(captions, tokens)

@@ -14,8 +14,8 @@ from .tmr import TMREvaluator
 EVALUATOR_KINDS: dict[str, type[MatchingModel]] = {"guo": GuoEvaluator, "tmr": TMREvaluator}
 
 
-def load_evaluator(path: str | Path, **kwargs) -> MatchingModel:
-    """Open a saved evaluator directory offline (in evaluation mode, on the CPU)."""
+def load_evaluator(path: str | Path, device: str = "cpu", **kwargs) -> MatchingModel:
+    """Open a saved evaluator directory offline, in evaluation mode, on `device` (a resolved device string)."""
     from safetensors.torch import load_file
 
     directory = Path(path)
@@ -42,4 +42,4 @@ def load_evaluator(path: str | Path, **kwargs) -> MatchingModel:
         raise EvaluatorError(f"{weights}: weights do not match the config "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.info = doc
-    return model.eval()
+    return model.to(device).eval()

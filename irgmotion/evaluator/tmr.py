@@ -133,8 +133,8 @@ class MotionTransformer(nn.Module):
             raise EvaluatorError(f"motion of {t} frames exceeds this evaluator's {self.pos.shape[1] - 1} units")
         x = self.input_proj(motion.reshape(b, n, self.unit * d))
         x = torch.cat([self.cls.expand(b, -1, -1), x], 1) + self.pos[:, : n + 1]
-        units = (torch.as_tensor(lengths).long() + self.unit - 1) // self.unit
-        pad = torch.arange(n + 1)[None] > units.clamp(1, n)[:, None]  # [CLS] is never padding
+        units = (torch.as_tensor(lengths).long().to(motion.device) + self.unit - 1) // self.unit
+        pad = torch.arange(n + 1, device=motion.device)[None] > units.clamp(1, n)[:, None]  # [CLS] is never padding
         x = self.encoder(x, src_key_padding_mask=pad)
         return self.out(self.norm(x[:, 0]))
 
@@ -161,7 +161,7 @@ class TMREvaluator(MatchingModel):
         emb = np.asarray(self.text_embedder(list(captions)), dtype=np.float32)
         if emb.ndim != 2 or emb.shape[1] != self.config.text_dim:
             raise EvaluatorError(f"text embedder returned {emb.shape}, expected (N, {self.config.text_dim})")
-        return torch.from_numpy(emb)
+        return torch.from_numpy(emb).to(self.device)
 
     def encode_text(self, captions: list[str], tokens: list[list[str]] | None = None) -> torch.Tensor:
         return F.normalize(self.text_head(self.sentence_embeddings(captions)), dim=-1)

@@ -91,9 +91,10 @@ def _word_list(datasets) -> set[str]:
 class EvaluatorTrainer:
     def __init__(self, data: str | Path, out: str | Path, config: TrainConfig, resume: bool = False,
                  progress: bool = True, log: Callable[[str], None] = print,
-                 word_vectors: WordVectors | None = None, text_embedder=None, procs: Processes | None = None):
-        # The evaluators train on the CPU (as on one process); a launch's processes meet over gloo.
-        self.procs = procs or Processes.start(cpu=True)
+                 word_vectors: WordVectors | None = None, text_embedder=None, procs: Processes | None = None,
+                 device: str = "cpu"):
+        # One process on `device`; a launch's processes meet over gloo on the CPU (or accelerate's GPUs).
+        self.procs = procs or Processes.start(device=device)
         if not self.procs.is_main:
             progress, log = False, _silent
         if config.kind not in ("guo", "tmr"):
@@ -137,7 +138,8 @@ class EvaluatorTrainer:
                                  f"that is a multiple of {self.procs.world_size}")
         torch.manual_seed(config.seed)  # the initial weights depend on the seed only
         random.seed(config.seed)
-        self.model = self._build_model(word_vectors, text_embedder)
+        self.device = self.procs.device  # where it trains is not part of the run: a resume may move it
+        self.model = self._build_model(word_vectors, text_embedder).to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate(), weight_decay=config.weight_decay)
         self.step = 0
         self.elapsed = 0.0
@@ -260,7 +262,7 @@ class EvaluatorTrainer:
     def _false_pair_mask(self, captions: list[str]) -> torch.Tensor:
         """(B, B) True where pair (i, j) may serve as a negative."""
         keys = [c.strip().lower() for c in captions]
-        same = torch.tensor([[a == b for b in keys] for a in keys])
+        same = torch.tensor([[a == b for b in keys] for a in keys], device=self.device)
         if isinstance(self.model, TMREvaluator) and self.model.config.negative_filter < 1.0:
             sent = self.model.sentence_embeddings(captions)
             same |= (sent @ sent.T) > self.model.config.negative_filter
@@ -269,9 +271,10 @@ class EvaluatorTrainer:
     def loss(self, batch: dict) -> torch.Tensor:
         share = self.procs.rows(len(batch["caption"]))  # the whole batch on one process
         t = gather_rows_with_grad(self.model.encode_text(batch["caption"][share], batch["tokens"][share]))
-        m = gather_rows_with_grad(self.model.encode_motion(batch["motion"][share], batch["length"][share]))
+        m = gather_rows_with_grad(self.model.encode_motion(batch["motion"][share].to(self.device),
+                                                           batch["length"][share]))
         neg = self._false_pair_mask(batch["caption"])
-        eye = torch.eye(len(t), dtype=torch.bool)
+        eye = torch.eye(len(t), dtype=torch.bool, device=self.device)
         sq = (t * t).sum(-1, keepdim=True) - 2 * t @ m.T + (m * m).sum(-1)[None]
         d = sq.clamp_min(1e-12).sqrt()  # no infinite gradient at distance 0
         if self.config.loss_name() == "margin":
@@ -284,7 +287,7 @@ class EvaluatorTrainer:
         else:
             logits = -d
         logits = logits.masked_fill(~(neg | eye), float("-inf"))
-        target = torch.arange(len(t))
+        target = torch.arange(len(t), device=self.device)
         return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
     # Validation ---------------------------------------------------------------

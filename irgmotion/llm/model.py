@@ -131,7 +131,13 @@ class MotionLLM:
     # ---- construction --------------------------------------------------------
     @classmethod
     def create(cls, preset: str | LLMPreset, codebook_size: int, texts: Iterable[str] | None = None,
-               base_path: str | None = None, dtype=torch.float32, seed: int = 0) -> "MotionLLM":
+               base_path: str | None = None, dtype=torch.float32, seed: int = 0,
+               random_init: bool = False) -> "MotionLLM":
+        """A new MotionLLM of `preset`: the base LM (trained from scratch for `tiny`, the packaged SmolLM2, or the
+        weights at `base_path`) with the motion vocabulary added. `random_init`: build the base LM from the
+        config.json (and tokenizer) at `base_path` with random weights, no weight files needed, keeping the
+        config's vocabulary size when it is larger than the tokenizer's: the real architecture and dimensions
+        (e.g. gemma-2-2b's) for checks and throughput measurements without the real weights."""
         p = get_preset(preset) if isinstance(preset, str) else preset
         from transformers import AutoModelForCausalLM, AutoTokenizer
         torch.manual_seed(seed)
@@ -158,9 +164,16 @@ class MotionLLM:
                     raise ValueError(f"the {p.name} preset needs --base PATH to the model weights")
                 path, kw = base_path, {}
             tokenizer = AutoTokenizer.from_pretrained(path, **kw)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kw)
+            if random_init:
+                from transformers import AutoConfig
+                model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path, **kw), dtype=dtype)
+            else:
+                model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kw)
             tokenizer.add_tokens(motion_vocabulary(codebook_size))
-            model.resize_token_embeddings(len(tokenizer))
+            size = len(tokenizer)
+            if random_init:
+                size = max(size, model.get_input_embeddings().num_embeddings)
+            model.resize_token_embeddings(size)
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
         llm = cls(model, tokenizer, codebook_size, p.name, {"preset": asdict(p)})
@@ -202,10 +215,13 @@ class MotionLLM:
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, dtype=torch.float32, device: str = "cpu",
+    def from_pretrained(cls, directory: str | Path, dtype=None, device: str = "cpu",
                         fast: bool = False) -> "MotionLLM":
-        """fast=True: for decoding only, a Llama is loaded into the inference-only forward (llm/llama_inference.py,
-        equal logits, without importing transformers' model classes); other architectures as usual."""
+        """Load a saved MotionLLM onto `device`; dtype None: float32, or bf16 on a CUDA GPU with native bf16
+        (irgmotion.devices.inference_dtype). fast=True: for decoding only, a Llama is loaded into the inference-only
+        forward (llm/llama_inference.py, equal logits, without importing transformers' model classes)."""
+        from ..devices import inference_dtype
+        dtype = inference_dtype(device) if dtype is None else dtype
         directory = Path(directory)
         meta_path = directory / META_FILE
         if not meta_path.is_file():
@@ -222,7 +238,11 @@ class MotionLLM:
         extra = {k: v for k, v in meta.items() if k not in ("format", "codebook_size", "code_offset",
                                                           "motion_start_id", "motion_end_id", "preset",
                                                           "prompt_format")}
-        llm = cls(model.eval(), tokenizer, meta["codebook_size"], meta.get("preset", "custom"), extra)
+        preset = meta.get("preset", "custom")
+        if isinstance(preset, dict):  # a model made by `create` records its whole preset there, name included
+            extra["preset"] = preset
+            preset = preset.get("name", "custom")
+        llm = cls(model.eval(), tokenizer, meta["codebook_size"], preset, extra)
         llm.directory = directory
         return llm
 

@@ -331,14 +331,17 @@ class Bundle:
         return _check_parts(self.root, self.manifest, self.root / "manifest.json")["evaluators"]
 
 
-def load_bundle(path: str | Path | None = None) -> Bundle:
+def load_bundle(path: str | Path | None = None, device: str = "cpu") -> Bundle:
+    """Check, then load a bundle's models onto `device` (a resolved device string, see irgmotion.devices): the LLM in
+    bf16 on a CUDA GPU that computes it natively, float32 elsewhere."""
     root, manifest, parts = check_bundle(path)
     try:
-        vq = MotionTokenizer.from_pretrained(parts["vq"])
+        vq = MotionTokenizer.from_pretrained(parts["vq"], device=device)
     except Exception as exc:  # anything the checks above could not foresee, named by the part
         raise BundleError(f"{parts['vq']}: cannot load the motion tokenizer ({_short(exc)})") from None
     try:
-        llm = MotionLLM.from_pretrained(parts["llm"], fast=True)  # a bundle's LLM decodes; it is not trained here
+        # a bundle's LLM decodes; it is not trained here
+        llm = MotionLLM.from_pretrained(parts["llm"], device=device, fast=True)
     except Exception as exc:
         raise BundleError(f"{parts['llm']}: cannot load the MotionLLM ({_short(exc)})") from None
     if llm.codebook_size != vq.codebook_size:

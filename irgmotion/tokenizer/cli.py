@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import save_npy, write_text
-from ..cliargs import nonnegative_float, nonnegative_int, positive_float, positive_int, seed
+from ..cliargs import add_device_argument, nonnegative_float, nonnegative_int, positive_float, positive_int, seed
 
 
 class UsageError(ValueError):
@@ -55,7 +55,7 @@ def train_vq_main(args) -> int:
         overrides = {}
         _tokenizer(args.init)  # a bad --init is one line, before any work
     try:
-        result = train_vq(cfg, resume=args.resume, vq_overrides=overrides)
+        result = train_vq(cfg, resume=args.resume, vq_overrides=overrides, device=args.device)
     except DatasetError as exc:
         raise UsageError(str(exc)) from None
     if not launched_main():
@@ -173,6 +173,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--init", default=None, metavar="VQ_DIR",
                    help="fine-tune this trained tokenizer (keeps its configuration and normalisation statistics)")
+    add_device_argument(p)
     p.set_defaults(func=train_vq_main)
 
     p = sub.add_parser("tokenize", help="print the token ids of a motion file")

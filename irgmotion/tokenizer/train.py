@@ -78,9 +78,9 @@ class WindowSampler:
 class JointLoss:
     """MSE between global joints recovered from predicted and true (normalised) features."""
 
-    def __init__(self, normalizer: Normalizer):
-        self.mean = torch.from_numpy(normalizer.mean)
-        self.std = torch.from_numpy(normalizer.std)
+    def __init__(self, normalizer: Normalizer, device: str | torch.device = "cpu"):
+        self.mean = torch.from_numpy(normalizer.mean).to(device)
+        self.std = torch.from_numpy(normalizer.std).to(device)
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         mean, std = self.mean.to(pred.device), self.std.to(pred.device)
@@ -116,11 +116,12 @@ def _lr_at(step: int, cfg: TrainVQConfig) -> float:
 
 
 def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None = None, log=print,
-             procs: Processes | None = None) -> dict:
+             procs: Processes | None = None, device: str = "cpu") -> dict:
     """Train; under `accelerate launch` every process draws the same global batch of `cfg.batch_size` windows
     and trains on its share (gradients averaged, the EMA codebook updated from the whole batch), so N processes
-    follow the one-process run; only the main process writes files."""
-    procs = procs or Processes.start()
+    follow the one-process run; only the main process writes files. `device`: a resolved device string (where it
+    trains is not part of the run, so a resume may move it; a launch on several processes takes accelerate's)."""
+    procs = procs or Processes.start(device=device)
     if not procs.is_main:
         log = _silent
     if cfg.lr is None:
@@ -149,6 +150,7 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
         vq_config = get_preset(cfg.preset, input_dim=train.spec.feature_dim, dataset=train.spec.name,
                                **(vq_overrides or {}))
         model = MotionVQVAE(vq_config)
+    model = model.to(procs.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     step, history = 0, []
@@ -175,7 +177,7 @@ def train_vq(cfg: TrainVQConfig, resume: bool = False, vq_overrides: dict | None
     val_motions = [c.motion for c in val.clips][:300]
     sampler = WindowSampler(train_motions, cfg.window, rng)
     n_joints = train.spec.n_joints
-    joint_loss = JointLoss(normalizer) if vq_config.w_joints > 0 else None
+    joint_loss = JointLoss(normalizer, procs.device) if vq_config.w_joints > 0 else None
 
     def checkpoint():
         procs.barrier()

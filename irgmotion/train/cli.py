@@ -140,9 +140,10 @@ def _train(args) -> int:
     vq = MotionTokenizer.from_pretrained(args.vq)
     if args.init:
         llm = MotionLLM.from_pretrained(args.init)
-        if args.lora:
-            llm.enable_lora(get_preset(llm.preset if llm.preset in ("tiny", "smollm2", "gemma2-2b") else "tiny",
-                                       lora=True))
+        preset = get_preset(llm.preset if llm.preset in ("tiny", "smollm2", "gemma2-2b") else "tiny")
+        if preset.lora if args.lora is None else args.lora:  # the preset's choice unless --lora/--no-lora says
+            preset.lora = True
+            llm.enable_lora(preset)
     else:
         if args.stage == 2:
             print("warning: stage 2 normally starts from the stage-1 model (--init DIR)", file=sys.stderr)

@@ -125,6 +125,9 @@ def train_evaluator_main(args) -> int:
 
 # eval ----------------------------------------------------------------------------------
 def eval_main(args) -> int:
+    from ..distributed import launched_main
+    if not launched_main():  # scoring is seconds of work and writes one report: under a launch, one process does it
+        return 0
     try:
         import torch
 

@@ -314,6 +314,12 @@ def bench_main(args) -> int:
     if bad_llm:
         print(f"error: --llm {bad_llm[0]!r}: expected NAME=DIR", file=sys.stderr)
         return 2
+    from ..reason.bundle import BundleError, check_bundle
+    try:  # every check load_bundle makes short of loading the weights: a bad bundle fails here, not hours in
+        _, manifest, _ = check_bundle(args.bundle)
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from ..evaluator.base import EvaluatorError, read_config
     for path in evaluators:  # a wrong --evaluator fails here, not after the reasoning
         try:
@@ -321,12 +327,6 @@ def bench_main(args) -> int:
         except (EvaluatorError, FileNotFoundError) as exc:
             print(f"error: --evaluator {exc}", file=sys.stderr)
             return 2
-    from ..reason.bundle import BundleError, check_bundle
-    try:  # every check load_bundle makes short of loading the weights: a bad bundle fails here, not hours in
-        _, manifest, _ = check_bundle(args.bundle)
-    except BundleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     if args.compositional:
         try:
             available = len(compositional_ids(args.data))

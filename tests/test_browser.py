@@ -125,8 +125,10 @@ def test_the_page_plays_steers_and_downloads(studio_url, browser, artefacts):
 
     # the first round's player draws a figure and it moves
     canvas = page.locator(".round canvas").first
-    page.wait_for_function(f"(c) => ({PIXELS})(c).drawn > 0.01", arg=canvas.element_handle())
-    first = canvas.evaluate(PIXELS)
+    # read in the same call that sees the figure: the cards may be rebuilt (a new, still blank canvas) meanwhile
+    first = page.wait_for_function(
+        "() => { const c = document.querySelector('.round canvas'); const p = c && (" + PIXELS + ")(c); "
+        "return p && p.drawn > 0.01 && p.colours > 20 ? p : null; }").json_value()
     assert first["pixels"] > 10_000 and first["colours"] > 20, first  # not uniform
     assert first["blue"] > 20 and first["red"] > 20, first  # both sides of the skeleton are on screen
     page.wait_for_function(f"([c, h]) => ({PIXELS})(c).hash !== h", arg=[canvas.element_handle(), first["hash"]])

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .cli import CLIError, load_reasoner
+from .cliargs import add_device_argument
 from .reason.options import VERDICTS
 
 HELP = """commands:
@@ -166,7 +167,7 @@ def cmd_chat(args) -> int:
                 check_output_path(path)
             except OutputPathError as exc:
                 raise CLIError(f"--session {exc}") from None
-    reasoner = load_reasoner(args.bundle, args.verdict)
+    reasoner = load_reasoner(args.bundle, args.verdict, device=args.device)
     if resume:
         try:
             session = ChatSession.load(reasoner, args.session)
@@ -208,4 +209,5 @@ def add_parsers(sub) -> None:
     p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
     p.add_argument("--verdict", choices=VERDICTS, default=None,
                    help="rule (default where the bundle allows it) or model, as for generate")
+    add_device_argument(p)
     p.set_defaults(func=cmd_chat)

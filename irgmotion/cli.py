@@ -361,7 +361,7 @@ def cmd_serve(args) -> int:
         if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
             print(f"warning: --host {args.host} listens beyond this machine; the studio has no authentication",
                   file=sys.stderr)
-        reasoner = load_reasoner(args.bundle, args.verdict, args.select)
+        reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device)
         reasoner.max_rounds = args.max_rounds
         serve(reasoner, sock, warmup=not args.no_warmup, batch_window=args.batch_window_ms / 1000,
               timeout=args.timeout, max_results=args.max_results)
@@ -443,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="goals arriving this close together are decoded in one batched call")
     p.add_argument("--max-results", type=positive_int, default=256, help="results kept in memory (oldest dropped)")
     p.add_argument("--no-warmup", action="store_true", help="skip the first short generation at start")
+    add_device_argument(p)
     p.set_defaults(func=cmd_serve)
 
     from .assess_cli import add_parsers as add_assess_parsers

@@ -17,6 +17,8 @@ COMMANDS = {
     "generate": ["generate", "a person jumps", "--out", "{tmp}/out"],
     "assess": ["assess", "a person jumps", "{tmp}/m.npy"],
     "caption": ["caption", "{tmp}/m.npy"],
+    "chat": ["chat"],
+    "serve": ["serve", "--no-warmup"],
     "bench": ["bench", "--bundle", "{tmp}/b", "--data", "{tmp}/d", "--out", "{tmp}/out/r"],
     "eval": ["eval", "--data", "{tmp}/d", "--out", "{tmp}/out/r"],
     "train-vq": ["train-vq", "--data", "{tmp}/d", "--out", "{tmp}/out"],

@@ -128,6 +128,17 @@ def test_slots_self_consistency_reads_the_check_list():
     assert verdict_contradiction(close, "slots") is False
 
 
+def _scripted(parts: list[str], unended: str):
+    """A stand-in for the batched decoder: the model's parts in turn, handed to the rule, which must end the trace."""
+    def decode_segments(llm, prompts, starts, opts, rules, controller):
+        for part in parts:
+            assert controller.limit(0) is not None
+            if controller.after(0, part) is None:
+                return
+        raise AssertionError(unended)
+    return decode_segments
+
+
 @pytest.mark.skipif(not (EMBEDDED / "manifest.json").is_file(), reason="no embedded bundle")
 @pytest.mark.parametrize("style", ["aligned", "slots"])
 def test_rule_loop_replaces_the_verdict_and_stops_when_perfect(monkeypatch, style):
@@ -151,14 +162,8 @@ def test_rule_loop_replaces_the_verdict_and_stops_when_perfect(monkeypatch, styl
     parts = ["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE) + round_text([1, 2, 3], True),
              round_text([4, 5, 6], False)]
 
-    def scripted(llm, prompts, starts, opts, rules, controller):
-        """The model's parts in turn, as the batched decoder hands them to the rule."""
-        for part in parts:
-            assert controller.limit(0) is not None
-            if controller.after(0, part) is None:
-                return
-        raise AssertionError("the rule did not end the trace after a perfect round")
-    monkeypatch.setattr(pipeline, "decode_segments", scripted)
+    monkeypatch.setattr(pipeline, "decode_segments",
+                        _scripted(parts, "the rule did not end the trace after a perfect round"))
     reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict="rule", select="best")
     result = reasoner.interleaved(["a person jumps twice"], max_rounds=4)[0]
     first, second = result.trace.rounds
@@ -185,13 +190,8 @@ def test_a_motion_made_again_keeps_its_first_description(monkeypatch):
     parts = ["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE)
              + round_text("wave with the right hand once"), round_text("jump in place twice")]
 
-    def scripted(llm, prompts, starts, opts, rules, controller):
-        for part in parts:
-            assert controller.limit(0) is not None
-            if controller.after(0, part) is None:
-                return
-        raise AssertionError("the rule did not end the trace at the repeated motion")
-    monkeypatch.setattr(pipeline, "decode_segments", scripted)
+    monkeypatch.setattr(pipeline, "decode_segments",
+                        _scripted(parts, "the rule did not end the trace at the repeated motion"))
     reasoner = Reasoner(bundle.llm, bundle.vq, "aligned", verdict="rule", select="best")
     result = reasoner.interleaved(["a person jumps twice"], max_rounds=4)[0]
     first, second = result.trace.rounds

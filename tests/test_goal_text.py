@@ -44,3 +44,16 @@ def test_a_model_without_caption_words_gets_only_the_shorthands(tmp_path):
     (tmp_path / "caption_words.json").write_text('{"words": "walk"}')
     with pytest.raises(ValueError, match="caption_words.json"):
         GoalReader.for_llm_dir(tmp_path)
+
+
+def test_a_bundle_with_malformed_caption_words_is_refused_by_the_bundle_check(tmp_path):
+    import shutil
+
+    from irgmotion.reason.bundle import EMBEDDED, BundleError, check_bundle
+    if not (EMBEDDED / "manifest.json").is_file():
+        pytest.skip("no embedded bundle")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EMBEDDED, bundle)
+    (bundle / "llm" / "caption_words.json").write_text("{not json")
+    with pytest.raises(BundleError, match="caption_words.json: not JSON"):
+        check_bundle(bundle)

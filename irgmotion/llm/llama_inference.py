@@ -198,8 +198,10 @@ class LlamaInference(nn.Module):
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
         if model.shape.tied:
             model.lm_head.weight = model.model.embed_tokens.weight
-        model.inv_freq = model.inv_freq.to(device)
-        return model.to(dtype).eval()
+        inv_freq = model.inv_freq
+        model = model.to(dtype).eval()
+        model.inv_freq = inv_freq.to(device)  # kept in float32 under a bf16 model, as transformers' rotary does
+        return model
 
     def _mask(self, attention_mask, n_q: int, past: int, batch: int, device) -> torch.Tensor | None:
         """transformers' SDPA mask: None where `is_causal` (or nothing) does the same, else boolean (B, 1, q, kv)."""
@@ -227,7 +229,7 @@ class LlamaInference(nn.Module):
             position_ids = (torch.arange(x.shape[1], device=x.device) + past).unsqueeze(0)
         freqs = position_ids[..., None].float() * self.inv_freq.to(device=x.device, dtype=torch.float)
         emb = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = (emb.cos() * 1.0).to(x.dtype), (emb.sin() * 1.0).to(x.dtype)
+        cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
         mask = self._mask(attention_mask, x.shape[1], past, x.shape[0], x.device)
         for layer in self.model.layers:
             x = layer(x, cos, sin, mask, cache if use_cache else None)

@@ -241,6 +241,13 @@ def _check_llm(directory: Path) -> int:
     if not any((directory / name).is_file() for name in TOKENIZER_FILES):
         raise BundleError(f"{directory / TOKENIZER_FILES[0]}: missing; the LLM's text tokenizer needs one of "
                           f"{', '.join(TOKENIZER_FILES)}")
+    words = directory / "caption_words.json"  # optional: goal spelling correction (reason/goal_text.py)
+    if words.is_file():
+        from .goal_text import GoalReader
+        try:
+            GoalReader.for_llm_dir(directory)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BundleError(_short(exc)) from None
     tok = directory / "tokenizer.json"
     if tok.is_file():
         _json_object(tok, "text tokenizer")

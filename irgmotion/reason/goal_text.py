@@ -38,7 +38,11 @@ class GoalReader:
         path = Path(directory) / WORDS_FILE if directory is not None else None
         if path is None or not path.is_file():
             return cls(())
-        words = json.loads(path.read_text(encoding="utf-8")).get("words")
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not JSON ({exc})") from None
+        words = doc.get("words") if isinstance(doc, dict) else None
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise ValueError(f"{path}: expected {{\"words\": [strings]}}")
         return cls(words)

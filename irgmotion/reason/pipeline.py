@@ -270,9 +270,9 @@ class Reasoner:
 
     # ---- interleaved reasoning (stage 2 / 3) -----------------------------------
     def read_goals(self, goals: list[str]) -> tuple[list[str], list[list[str]]]:
-        """Checked goals as the model reads them (typos against its caption words, numeric shorthands:
+        """Goals (already checked) as the model reads them (typos against its caption words, numeric shorthands:
         goal_text.py), and a note per change for each."""
-        read = [self.goal_reader.read(check_goal(g)) for g in goals]
+        read = [self.goal_reader.read(g) for g in goals]
         return [text for text, _ in read], [notes for _, notes in read]
 
     def interleaved(self, goals: list[str], opts: DecodeOptions | None = None, max_rounds: int = 6) -> list[Reasoning]:

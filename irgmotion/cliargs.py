@@ -60,6 +60,22 @@ nonnegative_float = _typed(_float, lambda v: v >= 0, "must be 0 or more", "nonne
 fraction = _typed(_float, lambda v: 0 <= v < 1, "must be in [0, 1)", "fraction")
 
 
+# The commands that share their work across the processes of `accelerate launch` (irgmotion/distributed.py). The
+# others, launched on N processes, would run N times and race on the same output files.
+LAUNCHED_COMMANDS = ("train-vq", "train-evaluator", "train", "bench", "eval")
+
+
+def launch_error(command: str | None) -> str | None:
+    """One line refusing a command launched on several processes (WORLD_SIZE > 1) that runs in one, else None.
+    Read from the environment, so that it is checked before torch is imported."""
+    import os
+    world = os.environ.get("WORLD_SIZE", "1").strip()
+    if command is None or command in LAUNCHED_COMMANDS or not world.isdigit() or int(world) <= 1:
+        return None
+    return (f"irgmotion {command} runs in one process, but this is a launch of {world} (WORLD_SIZE={world}); run "
+            f"it without accelerate launch (only {', '.join(LAUNCHED_COMMANDS)} share work across processes)")
+
+
 def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
     """Parse `argv` and run the chosen command: its exit code; bad input is one printed line and exit 2."""
     import sys
@@ -69,6 +85,10 @@ def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad flag (2, one line printed): a return code, as for every error
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    refused = launch_error(getattr(args, "command", None))
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
     except (CLIError, TokenizerUsageError) as exc:

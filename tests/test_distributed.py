@@ -116,6 +116,27 @@ def test_a_batch_that_does_not_split_is_refused_before_any_work(toy_dataset, tmp
     assert not (tmp_path / "vq").exists()
 
 
+@pytest.mark.parametrize("argv", [["generate", "a person jumps", "--out", "OUT"],
+                                  ["data", "synth", "--n", "2", "--out", "OUT"],
+                                  ["diagnose", "--bundle", "B", "--engine-test", "E", "--evaluator", "V", "--out", "OUT"]])
+def test_a_one_process_command_under_a_launch_is_refused_before_any_work(argv, tmp_path, monkeypatch, capsys):
+    # N copies of `generate` under accelerate launch would each write the same files
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "out"
+    code = main([str(out) if a == "OUT" else a for a in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and f"irgmotion {argv[0]} runs in one process" in err[0]
+    assert "WORLD_SIZE=2" in err[0] and not out.exists()
+
+
+def test_the_commands_that_share_work_are_not_refused_under_a_launch(monkeypatch):
+    from irgmotion.cliargs import LAUNCHED_COMMANDS, launch_error
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert all(launch_error(c) is None for c in LAUNCHED_COMMANDS)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert launch_error("generate") is None
+
+
 @pytest.fixture(scope="module")
 def stage1_setup(tmp_path_factory):
     from irgmotion.data.synth import write_corpus

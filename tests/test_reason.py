@@ -135,7 +135,7 @@ def test_bad_goals_rejected(reasoner, goal, match):
 
 def test_runaway_motion_span_stop_criterion():
     """A sequence whose open motion span passes the cap is stopped; closed spans are not."""
-    from irgmotion.reason.decoding import RunawayMotionStop
+    from irgmotion.reason.generate_reference import RunawayMotionStop
     stop = RunawayMotionStop(start_id=1, end_id=2, limit=3, prompt_width=2)
     ids = torch.tensor([[9, 9, 1, 5, 5, 5, 5],    # open span of 4 codes > 3: stop
                         [9, 9, 1, 5, 5, 2, 5],    # span closed: go on

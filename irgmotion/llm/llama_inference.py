@@ -7,7 +7,8 @@ the same directory (config.json + model.safetensors) and computes the same opera
 transformers 5's Llama with SDPA attention, including when it passes SDPA a mask and when `is_causal` instead, so
 the logits are equal bit for bit (tests/test_llama_inference.py) and greedy decoding picks the same tokens. It is
 used only to decode (`MotionLLM.from_pretrained(..., fast=True)`); training, beam search and other architectures
-load transformers' class. The key/value cache is transformers' `Cache` (the decoder's growing layers)."""
+load transformers' class. The key/value cache is any object with `update(keys, values, layer_index)` and
+`get_seq_length()`: the decoder hands it a GrowingCache (reason/kv_cache.py), which imports no transformers."""
 from __future__ import annotations
 
 import json

@@ -40,7 +40,13 @@ def _quiet_loading():
 _FAST_TOKENIZER_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
 
 
-def _load_text_tokenizer(directory: Path):
+def _load_text_tokenizer(directory: Path, fast: bool = False):
+    """The rule: a model loaded to decode (fast=True) gets the transformers-free tokenizer where it reads the
+    directory exactly (llm/inference_tokenizer.py); everything else gets transformers' class."""
+    if fast:
+        from .inference_tokenizer import InferenceTokenizer
+        if InferenceTokenizer.reads(directory):
+            return InferenceTokenizer.from_pretrained(directory)
     config = directory / "tokenizer_config.json"
     name = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class") if config.is_file() else None
     if name in _FAST_TOKENIZER_CLASSES and (directory / "tokenizer.json").is_file():
@@ -105,6 +111,13 @@ def smollm2_path() -> tuple[str, str]:
     return str(d), ggufs[0].name
 
 
+def _pad_with_eos(tokenizer):
+    """A tokenizer without a padding token pads with EOS (padded positions are masked)."""
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 class MotionLLM:
     """A causal LM that reads and writes motion tokens, with the prompt format of the paper:
     `<bos>{system}\\n\\nUser: {user}\\n\\n Response:{response}<eos>`."""
@@ -117,6 +130,7 @@ class MotionLLM:
         self.extra = extra or {}
         self.directory: Path | None = None  # where from_pretrained read it (transformers_model reloads from there)
         self._transformers = None
+        self._transformers_tokenizer = None
         vocab = motion_vocabulary(codebook_size)
         ids = tokenizer.convert_tokens_to_ids(vocab)
         if any(i is None or i == tokenizer.unk_token_id for i in ids):
@@ -125,8 +139,7 @@ class MotionLLM:
         self.code_offset = ids[2]
         if ids[2:] != list(range(self.code_offset, self.code_offset + codebook_size)):
             raise ValueError("motion code tokens must have contiguous ids")
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token
+        _pad_with_eos(tokenizer)
 
     # ---- construction --------------------------------------------------------
     @classmethod
@@ -206,7 +219,7 @@ class MotionLLM:
             import copy
             model = copy.deepcopy(self.model).merge_and_unload()
         model.save_pretrained(directory, safe_serialization=True)
-        self.tokenizer.save_pretrained(directory)
+        self.transformers_tokenizer().save_pretrained(directory)
         meta = {"format": "irgmotion-motion-llm", "codebook_size": self.codebook_size, "code_offset": self.code_offset,
                 "motion_start_id": self.motion_start_id, "motion_end_id": self.motion_end_id,
                 "preset": self.preset, "prompt_format": "<bos>{system}\\n\\nUser: {user}\\n\\n Response:{response}<eos>",
@@ -219,7 +232,8 @@ class MotionLLM:
                         fast: bool = False) -> "MotionLLM":
         """Load a saved MotionLLM onto `device`; dtype None: float32, or bf16 on a CUDA GPU with native bf16
         (irgmotion.devices.inference_dtype). fast=True: for decoding only, a Llama is loaded into the inference-only
-        forward (llm/llama_inference.py, equal logits, without importing transformers' model classes)."""
+        forward (llm/llama_inference.py, equal logits) and the text tokenizer into InferenceTokenizer (equal ids), so
+        decoding imports no transformers."""
         from ..devices import inference_dtype
         dtype = inference_dtype(device) if dtype is None else dtype
         directory = Path(directory)
@@ -227,7 +241,7 @@ class MotionLLM:
         if not meta_path.is_file():
             raise FileNotFoundError(f"{meta_path}: missing; not a MotionLLM directory")
         meta = json.loads(meta_path.read_text())
-        tokenizer = _load_text_tokenizer(directory)
+        tokenizer = _load_text_tokenizer(directory, fast)
         model = None
         if fast and (directory / "model.safetensors").is_file():
             from .llama_inference import LlamaInference, runs_config
@@ -256,6 +270,16 @@ class MotionLLM:
             weight = next(self.model.parameters())
             self._transformers = _load_transformers_model(self.directory, weight.dtype, weight.device).eval()
         return self._transformers
+
+    def transformers_tokenizer(self):
+        """The text tokenizer as transformers' class (what `generate`, training and saving need): for an
+        InferenceTokenizer, transformers' tokenizer loaded from the same directory."""
+        from .inference_tokenizer import InferenceTokenizer
+        if not isinstance(self.tokenizer, InferenceTokenizer):
+            return self.tokenizer
+        if self._transformers_tokenizer is None:
+            self._transformers_tokenizer = _pad_with_eos(_load_text_tokenizer(self.directory))
+        return self._transformers_tokenizer
 
     # ---- text <-> ids --------------------------------------------------------------
     def prompt(self, user: str, system: str = SYSTEM_PROMPT) -> str:

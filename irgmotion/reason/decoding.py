@@ -9,7 +9,8 @@ feeds the new tokens as forced tokens in the same steps the other rows decode. R
 prompts are batched by length. The key/value cache grows in place (kv_cache.GrowingLayer).
 
 Greedy outputs equal transformers' `generate` on the same prompts token for token (tests/test_decoding.py);
-beam search goes through `generate`.
+beam search goes through `generate` (generate_reference.py). Greedy decoding imports no transformers (about a second of
+a command's start-up): the stop-string rule is stop_strings.py's; sampling takes transformers' warpers.
 """
 from __future__ import annotations
 
@@ -18,11 +19,10 @@ from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
-from transformers import (LogitsProcessorList, StopStringCriteria, StoppingCriteria, StoppingCriteriaList,
-                          TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper)
 
 from ..llm.model import MotionLLM
 from .kv_cache import growing_cache
+from .stop_strings import StopStrings
 
 
 @dataclass
@@ -87,15 +87,15 @@ def decode_segments(llm: MotionLLM, prompts: list[str], starts: list[str], opts:
     llm.model.eval()
     if opts.seed is not None:
         torch.manual_seed(opts.seed)
-    # built once per call: it scans the whole vocabulary
-    stop_strings = StopStringCriteria(tok, list(rules.stop_strings)) if rules.stop_strings else None
+    stop_strings = StopStrings(tok, rules.stop_strings) if rules.stop_strings else None
     contexts = [tok(p + s, add_special_tokens=False)["input_ids"] for p, s in zip(prompts, starts)]
     order = sorted(range(len(prompts)), key=lambda i: len(contexts[i]))  # rows admitted together pad less
     _BatchDecoder(llm, prompts, opts, rules, stop_strings, controller).run([(i, contexts[i]) for i in order])
 
 
-def _warpers(opts: DecodeOptions) -> LogitsProcessorList:
+def _warpers(opts: DecodeOptions):
     """transformers' sampling warpers, in `generate`'s order."""
+    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
     warpers = LogitsProcessorList()
     if opts.temperature != 1.0:
         warpers.append(TemperatureLogitsWarper(opts.temperature))
@@ -247,7 +247,7 @@ class _BatchDecoder:
     def _step(self, rows: list[_Row], chosen: list[int], mask: torch.Tensor) -> list[int | None]:
         """The token each row feeds next (None: the row is done or was already)."""
         tokens: list[int | None] = [None] * len(rows)
-        candidates = []
+        ending = []
         for k, row in enumerate(rows):
             if row.limit <= 0:  # done earlier, not yet out of the batch
                 continue
@@ -257,19 +257,8 @@ class _BatchDecoder:
             t = chosen[k]
             row.made.append(t)
             tokens[k] = t
-            if self._ends(row, t):
-                candidates.append((k, True))
-            elif self.stop_strings is not None:
-                candidates.append((k, False))
-        ending = [k for k, sure in candidates if sure]
-        tail = [k for k, sure in candidates if not sure]
-        if tail:  # transformers' stop-string rule on the last tokens of every row that may stop, at once
-            span = self.stop_strings.maximum_token_len
-            windows = [rows[k].ids[max(0, len(rows[k].ids) - span + 1):] + [tokens[k]] for k in tail]
-            width = max(len(w) for w in windows)
-            pad = self.tok.pad_token_id
-            hits = self.stop_strings(torch.tensor([[pad] * (width - len(w)) + w for w in windows]), None)
-            ending += [k for k, hit in zip(tail, hits.tolist()) if hit]
+            if self._ends(row, t) or (self.stop_strings is not None and self.stop_strings.ends(row.ids, t)):
+                ending.append(k)
         for k in ending:
             tokens[k] = self._after_segment(rows[k], tokens[k], mask[k])
         return tokens
@@ -325,80 +314,10 @@ def generate_texts(llm: MotionLLM, prompts: list[str], opts: DecodeOptions,
     `engine="generate"`, go through transformers' `generate` (the reference the batched decoder is tested against)."""
     rules = StopRules(stop_after_token, max_motion_tokens, tuple(stop_strings or ()))
     if opts.num_beams > 1 or engine == "generate":
-        return _generate(llm, prompts, opts, rules)
+        from .generate_reference import generate
+        return generate(llm, prompts, opts, rules)
     if engine != "batched":
         raise ValueError(f"unknown decoding engine {engine!r}")
     one = _OneSegment(len(prompts), opts.max_new_tokens)
     decode_segments(llm, prompts, [""] * len(prompts), opts, rules, one)
     return one.texts
-
-
-class CountTokenStop(StoppingCriteria):
-    """Stop a sequence once a token (e.g. `</Motion>`) has appeared `limit` times in its continuation."""
-
-    def __init__(self, token_id: int, limit: int, prompt_width: int):
-        self.token_id, self.limit, self.prompt_width = token_id, limit, prompt_width
-
-    def __call__(self, input_ids, scores, **kwargs):
-        counts = (input_ids[:, self.prompt_width:] == self.token_id).sum(-1)
-        return counts >= self.limit
-
-
-class RunawayMotionStop(StoppingCriteria):
-    """Stop a sequence whose open motion span is longer than `limit` tokens: the
-    parser cuts such a motion anyway, so decoding further only wastes time."""
-
-    def __init__(self, start_id: int, end_id: int, limit: int, prompt_width: int):
-        self.start_id, self.end_id, self.limit, self.prompt_width = start_id, end_id, limit, prompt_width
-
-    def __call__(self, input_ids, scores, **kwargs):
-        # Vectorised: called once per decoded token, so a Python scan of every row would cost
-        # O(length^2) per trace.
-        cont = input_ids[:, self.prompt_width:]
-        pos = torch.arange(cont.shape[1], device=cont.device)
-        last_start = torch.where(cont == self.start_id, pos, -1).max(-1).values
-        last_end = torch.where(cont == self.end_id, pos, -1).max(-1).values
-        open_span = (last_start >= 0) & (last_end < last_start)
-        return open_span & (cont.shape[1] - last_start - 1 > self.limit)
-
-
-def _generate(llm: MotionLLM, prompts: list[str], opts: DecodeOptions, rules: StopRules) -> list[str]:
-    """transformers' `generate`, batch by batch with left padding."""
-    tok, model = llm.tokenizer, llm.transformers_model()
-    model.eval()
-    device = next(model.parameters()).device
-    if opts.seed is not None:
-        torch.manual_seed(opts.seed)
-    outputs: list[str] = []
-    stop_criterion = StopStringCriteria(tok, list(rules.stop_strings)) if rules.stop_strings else None
-    side = tok.padding_side
-    tok.padding_side = "left"
-    try:
-        starts = range(0, len(prompts), opts.batch_size)
-        for s in tqdm(starts, desc=f"decoding {len(prompts)} prompts", unit="batch", leave=False, mininterval=2,
-                      disable=not opts.progress or len(starts) < 2):
-            enc = tok(prompts[s:s + opts.batch_size], return_tensors="pt", padding=True,
-                      add_special_tokens=False).to(device)
-            width = enc["input_ids"].shape[1]
-            criteria = StoppingCriteriaList()
-            if rules.stop_after_token:
-                criteria.append(CountTokenStop(rules.stop_after_token[0], rules.stop_after_token[1], width))
-            if rules.max_motion_tokens:
-                criteria.append(RunawayMotionStop(llm.motion_start_id, llm.motion_end_id, rules.max_motion_tokens,
-                                                  width))
-            if stop_criterion is not None:
-                criteria.append(stop_criterion)
-            kwargs = dict(max_new_tokens=opts.max_new_tokens, do_sample=opts.do_sample, use_cache=True,
-                          pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, stopping_criteria=criteria)
-            if opts.do_sample:
-                kwargs.update(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p)
-            else:
-                kwargs.update(temperature=None, top_k=None, top_p=None)
-            if opts.num_beams > 1:
-                kwargs.update(num_beams=opts.num_beams, num_return_sequences=1, early_stopping=True)
-            with torch.no_grad():
-                gen = model.generate(**enc, **kwargs)
-            outputs += [tok.decode(row, skip_special_tokens=True) for row in gen[:, width:]]
-    finally:
-        tok.padding_side = side
-    return outputs

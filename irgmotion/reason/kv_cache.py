@@ -6,18 +6,31 @@ gained. This layer keeps a buffer with spare room, doubles it when full, and han
 part. The decoder also needs to move rows in and out: rows that end leave (`batch_select_indices`), a new prompt's
 keys and values, computed apart, are written into a free row (`place`), and each row's entries are packed again to the
 right when the columns hold too many holes (`gather`). Keys carry their rotary positions already, so where a row's entries sit
-among the columns does not matter; the attention mask says which are its own."""
+among the columns does not matter; the attention mask says which are its own.
+
+The inference-only Llama (llm/llama_inference.py) gets a plain `GrowingCache` (importing transformers costs a command
+about a second of start-up); a transformers model gets transformers' `Cache` of the same layers, since its mask code
+asks its layers more (`get_mask_sizes`, `is_sliding`)."""
 from __future__ import annotations
 
+from functools import cache
+
 import torch
-from transformers.cache_utils import Cache, DynamicLayer
 
 
-class GrowingLayer(DynamicLayer):
+class GrowingLayer:
+    """One decoder layer's keys and values (batch, heads, columns, dim); `keys`/`values` view the filled columns."""
+
+    def __init__(self):
+        self.keys: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self.is_initialized = False
+
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
-        super().lazy_initialization(key_states, value_states)
+        self.device = key_states.device
         self._keys, self._values = key_states[:, :, :0], value_states[:, :, :0]
         self._length = 0
+        self.is_initialized = True
 
     def _reserve(self, need: int) -> None:
         room = self._keys.shape[-2]
@@ -73,9 +86,38 @@ class GrowingLayer(DynamicLayer):
         self._views()
 
 
-def growing_cache(model) -> Cache:
+class GrowingCache:
+    """The cache as the inference-only Llama and the decoder use it: the same calls as transformers' `Cache`."""
+
+    def __init__(self, num_layers: int):
+        self.layers = [GrowingLayer() for _ in range(num_layers)]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int):
+        return self.layers[layer_idx].update(key_states, value_states)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.layers[layer_idx].get_seq_length()
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        for layer in self.layers:
+            layer.batch_select_indices(indices)
+
+
+@cache
+def _transformers_layer() -> type:
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingDynamicLayer(GrowingLayer, DynamicLayer):
+        """GrowingLayer's storage; DynamicLayer's answers to what else transformers asks."""
+
+    return GrowingDynamicLayer
+
+
+def growing_cache(model):
     """One growing layer per decoder layer of `model`."""
     n = getattr(model, "num_hidden_layers", None)  # the inference-only Llama (llm/llama_inference.py) states it
-    if n is None:
-        n = model.config.get_text_config(decoder=True).num_hidden_layers
-    return Cache(layers=[GrowingLayer() for _ in range(n)])
+    if n is not None:
+        return GrowingCache(n)
+    from transformers.cache_utils import Cache
+    layer = _transformers_layer()
+    return Cache(layers=[layer() for _ in range(model.config.get_text_config(decoder=True).num_hidden_layers)])

@@ -15,8 +15,8 @@ from pathlib import Path
 from tokenizers import AddedToken, Tokenizer
 
 NAMED = ("bos_token", "eos_token", "unk_token", "pad_token")
-# transformers' classes that load a tokenizer.json as it stands
-_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
+# transformers' classes that load a tokenizer.json as it stands (llm/model.py loads those classes from it too)
+TOKENIZER_JSON_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
 # tokenizer_config.json keys that do not change the ids or texts of the calls this class offers
 _INERT = {"backend", "tokenizer_class", "is_local", "local_files_only", "model_max_length", "name_or_path",
           "padding_side", "truncation_side", "model_input_names", "chat_template", *NAMED}
@@ -55,7 +55,7 @@ class InferenceTokenizer:
         """Whether this class gives exactly what transformers' tokenizer would for `directory`."""
         directory = Path(directory)
         config = _config(directory)
-        return ((directory / "tokenizer.json").is_file() and config.get("tokenizer_class") in _CLASSES
+        return ((directory / "tokenizer.json").is_file() and config.get("tokenizer_class") in TOKENIZER_JSON_CLASSES
                 and all(key in _INERT or (key == "clean_up_tokenization_spaces" and value is False)
                         for key, value in config.items()))
 

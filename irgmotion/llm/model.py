@@ -35,21 +35,17 @@ def _quiet_loading():
             hf_logging.enable_progress_bar()
 
 
-# tokenizer.json-backed classes, loaded directly: AutoTokenizer reads the model config first, which imports
-# transformers' model utilities (about 0.7 s of a command's start-up).
-_FAST_TOKENIZER_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
-
-
 def _load_text_tokenizer(directory: Path, fast: bool = False):
     """The rule: a model loaded to decode (fast=True) gets the transformers-free tokenizer where it reads the
-    directory exactly (llm/inference_tokenizer.py); everything else gets transformers' class."""
-    if fast:
-        from .inference_tokenizer import InferenceTokenizer
-        if InferenceTokenizer.reads(directory):
-            return InferenceTokenizer.from_pretrained(directory)
+    directory exactly (llm/inference_tokenizer.py); everything else gets transformers' class. tokenizer.json-backed
+    classes are loaded directly: AutoTokenizer reads the model config first, which imports transformers' model
+    utilities (about 0.7 s of a command's start-up)."""
+    from .inference_tokenizer import TOKENIZER_JSON_CLASSES, InferenceTokenizer
+    if fast and InferenceTokenizer.reads(directory):
+        return InferenceTokenizer.from_pretrained(directory)
     config = directory / "tokenizer_config.json"
     name = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class") if config.is_file() else None
-    if name in _FAST_TOKENIZER_CLASSES and (directory / "tokenizer.json").is_file():
+    if name in TOKENIZER_JSON_CLASSES and (directory / "tokenizer.json").is_file():
         from transformers import PreTrainedTokenizerFast
         return PreTrainedTokenizerFast.from_pretrained(str(directory))
     from transformers import AutoTokenizer

@@ -403,11 +403,13 @@ class MotionReasoner:
         made here); the updated goal is written as a corpus caption and the instruction in the grammar the model was
         trained on (`engine.edits`), and the motion is refined with both: a few candidates (greedy, and `samples`
         drawn ones), of which the model's own assessment against the updated goal picks one, refined once more by
-        that assessment's instruction while it is not perfect (`rounds` in all). Words that cannot be read are passed
-        to the model unchanged (one greedy refinement), with a warning. Returns the updated goal (what the next
+        that assessment's instruction while it is not perfect (`rounds` in all). A pace ("faster", "slow down")
+        retimes the motion itself (after the model's refinement when other edits come with it): the grammar the model
+        was trained on has none. Words that cannot be read are passed to the model unchanged (one greedy
+        refinement), with a warning. Returns the updated goal (what the next
         assessment judges against), the canonical instruction used, the refined motion and its assessment."""
         from .engine.descriptions import DESCRIBED, read_description
-        from .engine.edits import interpret
+        from .engine.edits import goal_text, interpret, pace
         (goal,), _ = self._texts([goal], "goal")
         (words,), _ = self._texts([instruction], "instruction")
         _check_seed(seed)
@@ -428,17 +430,52 @@ class MotionReasoner:
                             "passed to the model unchanged")
             reading = None
         else:
-            reading = interpret(words, asked)
+            reading = interpret(words, asked, shown)
             if not reading.understood:
                 why = f" ({'; '.join(reading.notes)})" if reading.notes else ""
                 warnings.append(f"could not read {words!r} as a change of the goal (a side, count, size, direction, "
                                 f"speed, or an action to add or remove){why}; passed to the model unchanged")
+        factor = pace(words)
+        others = [] if reading is None else [e for e in reading.edits if e.kind != "speed"]
+        if factor is not None and not any(e.kind in ("add", "replace") for e in others):
+            warnings = [w for w in warnings if not w.startswith("could not read")]
+            if not others:  # a pace alone: the model's grammar has none, so the motion itself is retimed
+                new_goal = goal if reading is None or not reading.understood else goal_text(reading.goal, reading.edits,
+                                                                                           seed)
+                return self._steer_pace(new_goal, words, feats[0], factor, warnings, reading)
         if reading is None or not reading.understood:
             refined = self.refine(feats[0], words, goals=goal)
             refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
             return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
         warnings += reading.notes
-        return self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
+        steered = self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
+        if factor is not None and not any(e.kind in ("add", "replace") for e in others) and \
+                steered.motion.features is not None:  # the other edits by the model, then the pace by retiming
+            paced = self._steer_pace(steered.goal, words, steered.motion.features, factor, steered.warnings, reading)
+            paced.canonical = f"{steered.canonical} (then retimed x{factor:.2f})"
+            return paced
+        return steered
+
+    def _steer_pace(self, goal, words, feats, factor, warnings, reading) -> Steered:
+        """The motion played `factor` times as fast (`motion.timing.retime` on its joints) and assessed against
+        `goal`. Its features are the retimed motion itself (the tokenizer's reconstruction took back a tenth of the
+        speed-up); its tokens encode them, as for a motion the user supplies, for the next refinement to start from."""
+        from .motion.features import joints_to_features
+        from .motion.timing import retime
+        started = time.perf_counter()
+        feats_i = joints_to_features(retime(_joints(feats).astype(np.float64), factor)).astype(np.float32)
+        ids = self._tokens([feats_i])[0]
+        joints = _joints(feats_i)
+        order = f"retimed x{factor:.2f}"
+        motion = Motion(goal, feats_i, joints, [MotionRound(ids, feats_i, joints, refinement=order)], 0, order,
+                        warnings=list(warnings), verdict=self.verdict, select="refine",
+                        seconds=time.perf_counter() - started, finished=True)
+        row = self.assess(goal, feats_i)
+        understood = reading is not None and reading.understood
+        return Steered(goal, words, motion, canonical=order,
+                       edits=[e.describe() for e in reading.edits] if understood else [f"pace x{factor:.2f}"],
+                       program=reading.goal.to_dict() if understood else None, warnings=motion.warnings,
+                       assessment=row)
 
     def _steer_edit(self, goal, words, feats, reading, asked, shown, warnings, seed, rounds, samples) -> Steered:
         """Refine toward the edited goal: candidates from the updated goal worded two ways (a corpus caption, the
@@ -461,8 +498,12 @@ class MotionReasoner:
         found = [(m, t) for m, t in zip(made, tries) if m.joints is not None]
         if found:
             rows = self.assess([new_goal] * len(found), [m.features for m, _ in found])
+            before = self._tokens([feats])[0]
+            # the user asked for a change: at the same level, a motion that differs from the one they saw goes first
+            # (the rule lets step counts one or two apart pass, so an unchanged walk can rank as high as a new one)
+            key = lambda m, row: (_rank(row), m.rounds[0].tokens != before)  # noqa: E731
             for (m, t), row in zip(found, rows):
-                if best is None or _rank(row) > _rank(best_row):
+                if best is None or key(m, row) > key(best, best_row):
                     best, best_row, used = m, row, t[1]
         for _ in range(rounds - 1):
             if best is None or best_row["level"] == 3 or not best_row["refinement"]:

@@ -50,7 +50,10 @@ def show_goal_turn(turn, out) -> None:
 def show_instruction_turn(turn, out) -> None:
     if turn.edits:
         out(f"Read as: {'; '.join(turn.edits)}")
-    out(f"Told the model: {turn.canonical}")
+    if turn.canonical.startswith("retimed"):  # a pace: steer retimes the motion itself (MotionReasoner.steer)
+        out(f"Applied without the model (its grammar has no pace): {turn.canonical}")
+    else:
+        out(f"Told the model: {turn.canonical}")
     out(f"Goal now: {turn.goal}")
     size = f"{len(turn.tokens)} motion tokens" if turn.tokens else "no motion"
     out(f"Refined motion: {size}")

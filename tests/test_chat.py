@@ -12,7 +12,7 @@ import pytest
 
 from irgmotion.cli import main
 from irgmotion.engine.descriptions import read_description
-from irgmotion.engine.edits import edit_instruction, goal_text, interpret
+from irgmotion.engine.edits import PACE_FACTOR, edit_instruction, goal_text, interpret, pace
 from irgmotion.reason.bundle import EMBEDDED
 
 needs_bundle = pytest.mark.skipif(not (EMBEDDED / "manifest.json").is_file(), reason="no embedded bundle")
@@ -93,6 +93,25 @@ def test_the_edit_is_written_in_the_training_grammar():
     assert "jump 3 times" in edit_instruction(reading.goal, old, reading.edits, motion=motion).lower()
 
 
+@pytest.mark.parametrize("words, factor", [("walk faster", PACE_FACTOR), ("hurry up", PACE_FACTOR),
+                                           ("slow down", 1 / PACE_FACTOR), ("do it more slowly", 1 / PACE_FACTOR),
+                                           ("jump higher", None), ("faster, no, slower", None)])
+def test_a_pace_in_words(words, factor):
+    assert pace(words) == (None if factor is None else pytest.approx(factor))
+
+
+def test_more_or_fewer_count_from_the_motion_the_user_watched():
+    goal = read_description("walk forward 10 steps")
+    fewer_than_seen = interpret("not so many steps", goal, read_description("walk forward 4 steps"))
+    assert [(e.param, e.old) for e in fewer_than_seen.edits] == [("steps", 10)]
+    assert fewer_than_seen.edits[0].new < 4
+    # a motion with more steps than asked: "fewer" counts from the goal, as before
+    assert interpret("not so many steps", goal, read_description("walk forward 12 steps")).edits[0].new == \
+        interpret("not so many steps", goal).edits[0].new < 10
+    jumps = interpret("jump more times", read_description("jump in place twice"), read_description("jump in place 3 times"))
+    assert jumps.edits[0].new > 3
+
+
 # ---- the change judge (no model: corpus renderings) ------------------------------------------------------------
 def test_the_change_judge_reads_joints():
     from irgmotion.bench.changes import judge, measure
@@ -144,6 +163,29 @@ def test_steer_reads_the_words_and_tells_the_model_in_its_grammar(reasoner):
     assert any("passed to the model unchanged" in w for w in thin.warnings)
     with pytest.raises(ValueError, match="instruction"):
         reasoner.steer("a person raises their right arm", joints, "   ")
+
+
+@needs_bundle
+def test_a_pace_retimes_the_motion(reasoner):
+    """The grammar has no pace: "faster" / "slower" play the motion itself faster or slower (joints only judge)."""
+    from irgmotion.bench.changes import judge, measure
+    from irgmotion.data.synth import render_program
+    joints = render_program({"actions": [{"name": "walk", "params": {"steps": 6}}]}, seed=0)
+    walk = ("The goal asks for: walk forward 6 steps. The motion shows: walk forward 6 steps. Check: fine. "
+            "Alignment is perfect.")
+    before = measure(joints)
+    faster = reasoner.steer("a person walks forward six steps", joints, "walk faster", assessment=walk)
+    slower = reasoner.steer("a person walks forward six steps", joints, "slower please", assessment=walk)
+    assert judge(["speed", "up"], before, measure(faster.motion.joints))[0]
+    assert judge(["speed", "down"], before, measure(slower.motion.joints))[0]
+    assert len(faster.motion.joints) < len(joints) < len(slower.motion.joints)
+    assert faster.canonical == f"retimed x{PACE_FACTOR:.2f}" and faster.assessment["text"] == faster.goal
+    # the tokens encode the retimed motion, for the next refinement to start from
+    assert faster.motion.rounds[0].tokens == reasoner.bundle.vq.encode([faster.motion.features])[0].tolist()
+    # a pace on an action the grammar gives none (a wave) is still applied, without the unread-words warning
+    wave = render_program({"actions": [{"name": "wave", "params": {"hand": "right", "count": 3}}]}, seed=0)
+    waved = reasoner.steer("a person waves with the right hand", wave, "wave faster")
+    assert len(waved.motion.joints) < len(wave) and not any("could not read" in w for w in waved.warnings)
 
 
 # ---- the command ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..motion.timing import resample
 from ..motion.skeleton import HUMANML3D
 
 TARGET_FPS = HUMANML3D.fps
@@ -390,18 +391,6 @@ def fix_handedness(joints: np.ndarray) -> tuple[np.ndarray, bool]:
     return joints * np.array([-1.0, 1.0, 1.0]), True
 
 
-def resample(joints: np.ndarray, src_fps: float, dst_fps: float = TARGET_FPS) -> np.ndarray:
-    """Linear interpolation in time to `dst_fps`; keeps the clip's duration."""
-    if abs(src_fps - dst_fps) < 1e-6:
-        return joints
-    duration = (len(joints) - 1) / src_fps
-    t = np.arange(int(np.floor(duration * dst_fps + 1e-6)) + 1) / dst_fps * src_fps
-    i0 = np.minimum(np.floor(t).astype(int), len(joints) - 1)
-    i1 = np.minimum(i0 + 1, len(joints) - 1)
-    w = (t - i0)[:, None, None]
-    return (1 - w) * joints[i0] + w * joints[i1]
-
-
 # --------------------------------------------------------------------------- one clip
 
 @dataclass
@@ -423,7 +412,7 @@ def import_bvh_clip(path: str | Path, rig: str | dict[str, str] = "auto", up: st
     where = str(clip.path)
     joints, rig_name = map_joints(forward_kinematics(clip), clip.names, rig, where)
     joints, mirrored = fix_handedness(to_y_up(joints, up))
-    joints = resample(joints, clip.fps)
+    joints = resample(joints, clip.fps, TARGET_FPS)
     if len(joints) < 3:
         raise BVHImportError(f"{where}: {len(clip.motion)} frame(s) at {clip.fps:g} fps give {len(joints)} frame(s) "
                              f"at {TARGET_FPS:g} fps; expected at least 3 (0.15 s)")

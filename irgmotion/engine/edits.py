@@ -187,8 +187,9 @@ def _choose(actions, wanted: list[str], has) -> tuple[int, bool] | None:
 
 
 class _Reader:
-    def __init__(self, text: str, goal: Program):
+    def __init__(self, text: str, goal: Program, shown: Program | None = None):
         self.text = text
+        self.shown = [] if shown is None else [a.to_dict() for a in shown.actions]
         self.words = _words(text)
         self.actions = [a.to_dict() for a in goal.actions]
         self.edits: list[Edit] = []
@@ -449,6 +450,9 @@ class _Reader:
         key = key_of(a)
         spec = ACTIONS[a["name"]].params[key]
         current = int(_value(a, key))
+        seen = [int(_value(b, key)) for b in self.shown if b["name"] == a["name"] and key in ACTIONS[b["name"]].params]
+        if not numbers and len(seen) == 1 and (more and seen[0] >= current or fewer and seen[0] <= current):
+            current = seen[0]  # "more" / "fewer" than the motion the user watched, when it already has more / fewer
         if numbers:
             new = numbers[0][1]
         else:
@@ -526,9 +530,25 @@ class _Reader:
         return True
 
 
-def interpret(instruction: str, goal: Program) -> Interpretation:
-    """The goal's program changed as the user's words ask; `edits` is empty when nothing could be read."""
-    r = _Reader(instruction, goal)
+PACE_FACTOR = 1.5  # "faster" plays the motion 1.5 times as fast, "slower" at 1/1.5 (a clear change, steps still read)
+
+
+def pace(instruction: str) -> float | None:
+    """How many times as fast the words ask the motion to play: PACE_FACTOR for "faster", 1 / PACE_FACTOR for
+    "slower"; None when they say neither or both. The training grammar has no pace, so steering applies it by
+    retiming the motion (`motion.timing.retime`) instead of asking the model."""
+    words = set(_words(instruction))
+    faster, slower = bool(words & _FASTER), bool(words & _SLOWER)
+    if faster == slower:
+        return None
+    return PACE_FACTOR if faster else 1 / PACE_FACTOR
+
+
+def interpret(instruction: str, goal: Program, shown: Program | None = None) -> Interpretation:
+    """The goal's program changed as the user's words ask; `edits` is empty when nothing could be read. `shown` is
+    the motion as the model described it: "more" and "fewer" count from what the user saw when it went past the
+    goal ("not so many steps" after a motion with fewer steps than asked means fewer than those)."""
+    r = _Reader(instruction, goal, shown)
     r.add_remove()
     if not any(e.kind in ("add", "replace") for e in r.edits):
         r.side()

@@ -105,7 +105,7 @@ def _native_cpu_bf16() -> bool:
 
 
 def _train(args) -> int:
-    from ..llm.model import MotionLLM, get_preset
+    from ..llm.model import PRESETS, MotionLLM, get_preset
     from ..tokenizer.catalog import MotionCatalog
     from ..tokenizer.pretrained import MotionTokenizer
     from .sft import SFTConfig, train_sft
@@ -140,7 +140,7 @@ def _train(args) -> int:
     vq = MotionTokenizer.from_pretrained(args.vq)
     if args.init:
         llm = MotionLLM.from_pretrained(args.init)
-        preset = get_preset(llm.preset if llm.preset in ("tiny", "smollm2", "gemma2-2b") else "tiny")
+        preset = get_preset(llm.preset if llm.preset in PRESETS else "tiny")
         if preset.lora if args.lora is None else args.lora:  # the preset's choice unless --lora/--no-lora says
             preset.lora = True
             llm.enable_lora(preset)
@@ -176,7 +176,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--data", help="dataset directory (stage 3 prompts and ground truth)")
     p.add_argument("--vq", required=True, help="motion tokenizer directory")
     p.add_argument("--out", required=True)
-    p.add_argument("--preset", default="tiny", choices=("tiny", "smollm2", "gemma2-2b"))
+    p.add_argument("--preset", default="tiny", choices=("tiny", "small", "smollm2", "gemma2-2b"))
     p.add_argument("--base", default=None, help="base LM path (gemma2-2b preset)")
     p.add_argument("--init", default=None, help="start from this MotionLLM directory (stage 2: the stage-1 model)")
     p.add_argument("--lora", action=argparse.BooleanOptionalAction, default=None,

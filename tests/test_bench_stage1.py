@@ -8,8 +8,21 @@ def test_description_accuracy_scores_each_restatement_separately():
     wrong_motion = TRUTH.replace("clap 5 times.", "clap 4 times.")
     right = TRUTH.replace(" The problem: it adds 'clap 5 times'.", "")
     scores = description_accuracy([wrong_motion, right, "Alignment is poor."], [TRUTH] * 3)
-    assert scores == {"goal_restated_exactly": 2 / 3, "motion_described_exactly": 1 / 3}
+    assert scores == {"goal_restated_exactly": 2 / 3, "motion_described_exactly": 1 / 3,
+                      "motion_description_errors": {"wrong_count": round(1 / 3, 4), "unreadable": round(1 / 3, 4)}}
     assert description_accuracy(["x"], ["Alignment is poor. Old-style assessment."]) == {}
+
+
+def test_wrong_motion_descriptions_are_counted_by_the_slot_they_miss():
+    def said(goal, motion):
+        return f"The goal asks for: {goal}. The motion shows: {motion}. Alignment is perfect."
+    truth = [said("jump in place twice", m) for m in ("jump in place twice", "wave with the right hand once",
+                                                      "walk forward 4 steps", "squat once", "clap twice")]
+    answers = [said("jump in place twice", m) for m in ("jump in place 3 times", "wave with the left hand once",
+                                                        "walk forward 5 steps", "squat once, then clap once",
+                                                        "clap twice")]
+    errors = description_accuracy(answers, truth)["motion_description_errors"]
+    assert errors == {"wrong_count": 0.2, "wrong_side": 0.2, "within_tolerance": 0.2, "extra": 0.2}
 
 
 def test_level_accuracy_is_also_scored_on_exactly_described_pairs():

@@ -28,7 +28,7 @@ from ..fileio import write_text
 from ..llm.trace import is_no_refinement
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import RULE_STYLES, VERDICTS, Reasoner
-from .stage1 import check_engine_build, held_out_pairs, wilson_interval
+from .stage1 import check_engine_build, description_errors, held_out_pairs, wilson_interval
 
 _PREFIX = re.compile(r"^(please |to fix it, )", re.IGNORECASE)
 
@@ -55,7 +55,7 @@ def diagnose_verdict(reasoner: Reasoner, cands, motions, evaluator, opts: Decode
         found = DESCRIBED.search(said)
         stated = level_of(said)
         own = implied_level(said, reasoner.assessment_style)
-        rows.append({"readable": bool(found), "goal_exact": bool(found and t and found.group(1) == t.group(1)),
+        rows.append({"readable": bool(found), "described": found.group(2) if found else "", "goal_exact": bool(found and t and found.group(1) == t.group(1)),
                      "motion_exact": bool(found and t and found.group(2) == t.group(2)),
                      "stated": stated, "own": own, "truth": lv,
                      "asks": bool(first and first.refinement and not is_no_refinement(first.refinement)),
@@ -67,7 +67,9 @@ def diagnose_verdict(reasoner: Reasoner, cands, motions, evaluator, opts: Decode
         "perception": {"readable": _share([r["readable"] for r in rows]),
                        "goal_restated_exactly": _share([r["goal_exact"] for r in rows]),
                        "motion_described_exactly": _share([r["motion_exact"] for r in rows]),
-                       "both_exact": _share([r["goal_exact"] and r["motion_exact"] for r in rows])},
+                       "both_exact": _share([r["goal_exact"] and r["motion_exact"] for r in rows]),
+                       "motion_description_errors": description_errors(
+                           [r["described"] for r in rows], [t.group(2) if t else "" for t in truth])},
         "comparison": {"level_follows_own_descriptions": _share([r["stated"] == r["own"] for r in rows
                                                                   if r["own"] is not None])},
         "judgement": {"level_right": _share([r["stated"] == r["truth"] for r in rows]),
@@ -135,6 +137,11 @@ def diagnosis_markdown(report: dict, command: str) -> str:
             cells.append("–" if not m or m["rate"] is None else
                          f"{m['rate']:.3f} ({m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}, n={m['n']})")
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    errors = report["verdicts"][verdicts[0]].get("perception", {}).get("motion_description_errors") if verdicts else None
+    if errors:  # the descriptions come before the verdict: the same under every verdict
+        lines += ["", "Wrong descriptions of the motion, by the slot they miss (share of all pairs; the engine's comparison "
+                  "of the described program against the true one; a pair may miss several): " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in errors.items()) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -47,12 +47,35 @@ def description_accuracy(said: list[str], truth: list[str], levels: list | None 
         return {}
     goal_ok = [bool(s) and s.group(1) == t.group(1) for s, t, _, _ in rows]
     motion_ok = [bool(s) and s.group(2) == t.group(2) for s, t, _, _ in rows]
-    out = {"goal_restated_exactly": float(np.mean(goal_ok)), "motion_described_exactly": float(np.mean(motion_ok))}
+    out = {"goal_restated_exactly": float(np.mean(goal_ok)), "motion_described_exactly": float(np.mean(motion_ok)),
+           "motion_description_errors": description_errors([s.group(2) if s else "" for s, _, _, _ in rows],
+                                                           [t.group(2) for _, t, _, _ in rows])}
     both = [(lv, tl) for (_, _, lv, tl), g, m in zip(rows, goal_ok, motion_ok) if g and m and tl is not None]
     if both:
         out["pairs_described_exactly"] = len(both)
         out["level_accuracy_when_described_exactly"] = float(np.mean([lv == tl for lv, tl in both]))
     return out
+
+
+def description_errors(said: list[str], truth: list[str]) -> dict:
+    """Which slot a wrong description of the motion gets wrong: the engine's own comparison of the described
+    program against the true one, counted by kind (wrong_side, wrong_count, amplitude, missing, extra, order, ...;
+    one pair may count under several), as shares of all pairs. `unreadable`: not in canonical words;
+    `within_tolerance`: words differ but the rule sees no difference (step counts one or two apart)."""
+    from ..engine.descriptions import read_description
+    from ..engine.programs import compare_programs
+    counts: dict[str, int] = {}
+    for s, t in zip(said, truth):
+        if s == t:
+            continue
+        described, true = read_description(s), read_description(t)
+        if described is None or true is None:
+            kinds = {"unreadable"}
+        else:
+            kinds = {d.kind for d in compare_programs(true, described)[1]} or {"within_tolerance"}
+        for kind in kinds:
+            counts[kind] = counts.get(kind, 0) + 1
+    return {kind: round(n / max(len(said), 1), 4) for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])}
 
 
 def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -188,6 +211,9 @@ def bench_stage1_main(args) -> int:
     for key in ("goal_restated_exactly", "motion_described_exactly", "level_accuracy_when_described_exactly"):
         if key in report["assessment"]:
             print(f"assessment {key.replace('_', ' ')}: {report['assessment'][key]:.3f}")
+    if report["assessment"].get("motion_description_errors"):
+        print("wrong motion descriptions, by slot (share of pairs): " + ", ".join(
+            f"{k} {v:.3f}" for k, v in report["assessment"]["motion_description_errors"].items()))
     if "pairs_described_exactly" in report["assessment"]:
         print(f"(pairs with both descriptions exact: {report['assessment']['pairs_described_exactly']})")
     print(f"'No refinements needed.' said exactly when right: {report['instruction']['no_refinement_accuracy']:.3f}")

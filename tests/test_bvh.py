@@ -126,3 +126,17 @@ def test_rejects_bad_shapes(tmp_path):
     with pytest.raises(ValueError, match="NaN"):
         joints_to_bvh(bad, tmp_path / "x.bvh")
     assert not list(tmp_path.iterdir())
+
+
+def test_euler_angles_match_scipy_and_rebuild_the_rotation():
+    from scipy.spatial.transform import Rotation
+
+    from irgmotion.motion.bvh import matrix_to_euler_zyx
+    rng = np.random.default_rng(0)
+    mats = Rotation.random(500, random_state=1).as_matrix()
+    assert np.allclose(matrix_to_euler_zyx(mats), Rotation.from_matrix(mats).as_euler("ZYX", degrees=True), atol=1e-7)
+    # gimbal lock (Y at +-90 degrees): the Z/X split is arbitrary, the rotation is not
+    zyx = np.stack([rng.uniform(-180, 180, 40), np.repeat([90.0, -90.0], 20), rng.uniform(-180, 180, 40)], -1)
+    locked = Rotation.from_euler("ZYX", zyx, degrees=True).as_matrix()
+    back = Rotation.from_euler("ZYX", matrix_to_euler_zyx(locked), degrees=True).as_matrix()
+    assert np.allclose(back, locked, atol=1e-7)

@@ -28,17 +28,14 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from ..fileio import atomic_path
 from .skeleton import HUMANML3D, SkeletonSpec
 
-# Intrinsic Euler order: R = Rz @ Ry @ Rx, written as "Zrotation Yrotation Xrotation".
-_EULER_ORDER = "ZYX"
+# Intrinsic Euler order: R = Rz @ Ry @ Rx, written as "Zrotation Yrotation Xrotation" (matrix_to_euler_zyx).
 _EPS = 1e-9
 
 
@@ -73,11 +70,7 @@ def joints_to_bvh(
     offsets = _rest_offsets(joints[0], skeleton, children)
     local = _solve_local_rotations(joints, offsets, parents, children, order)
 
-    with warnings.catch_warnings():
-        # Gimbal lock only means the first/last angle split is arbitrary; the
-        # rotation itself is still represented exactly.
-        warnings.simplefilter("ignore", UserWarning)
-        euler = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_euler(_EULER_ORDER, degrees=True)
+    euler = matrix_to_euler_zyx(local.reshape(-1, 3, 3))
     # Unwrap over time so curves have no +-360 jumps when a tool interpolates them.
     euler = np.unwrap(euler.reshape(len(joints), n_joints, 3), period=360.0, axis=0)
 
@@ -90,6 +83,20 @@ def joints_to_bvh(
     with atomic_path(path) as tmp:  # no partial file on failure
         tmp.write_text(buf.getvalue(), encoding="ascii")
     return Path(path)
+
+
+def matrix_to_euler_zyx(m: np.ndarray) -> np.ndarray:
+    """Rotation matrices (N, 3, 3) -> intrinsic Z, Y, X angles in degrees (N, 3), R = Rz @ Ry @ Rx: what scipy's
+    `Rotation.from_matrix(m).as_euler("ZYX", degrees=True)` gives (tests/test_bvh.py compares them). Written here
+    because importing scipy.spatial costs `irgmotion generate` 0.3 s of start-up. At gimbal lock (Y at +-90 degrees)
+    the Z/X split is arbitrary: X is set to 0 and Z carries the rest, the rotation itself stays exact."""
+    m = np.asarray(m, dtype=np.float64)
+    cos_y = np.hypot(m[:, 0, 0], m[:, 1, 0])
+    y = np.arctan2(-m[:, 2, 0], cos_y)
+    locked = cos_y < 1e-9
+    z = np.where(locked, np.arctan2(-m[:, 0, 1], m[:, 1, 1]), np.arctan2(m[:, 1, 0], m[:, 0, 0]))
+    x = np.where(locked, 0.0, np.arctan2(m[:, 2, 1], m[:, 2, 2]))
+    return np.degrees(np.stack([z, y, x], axis=-1))
 
 
 def _depth_first(children: list[list[int]]) -> list[int]:

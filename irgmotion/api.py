@@ -154,6 +154,9 @@ class Motion:
         return names
 
 
+RETIMED = "retimed x"  # how a steered motion that was retimed, not refined by the model, names its instruction
+
+
 @dataclass
 class Steered:
     """The result of `MotionReasoner.steer`: the goal as the instruction updated it, the user's instruction, and the
@@ -425,40 +428,37 @@ class MotionReasoner:
         asked = read_description(found.group(1)) if found else None
         shown = read_description(found.group(2)) if found else None
         warnings = list(notes[0])
-        if asked is None:
-            warnings.append("the model's restatement of the goal is not in canonical words; the instruction was "
-                            "passed to the model unchanged")
-            reading = None
-        else:
-            reading = interpret(words, asked, shown)
-            if not reading.understood:
-                why = f" ({'; '.join(reading.notes)})" if reading.notes else ""
-                warnings.append(f"could not read {words!r} as a change of the goal (a side, count, size, direction, "
-                                f"speed, or an action to add or remove){why}; passed to the model unchanged")
+        reading = None if asked is None else interpret(words, asked, shown)
         factor = pace(words)
         others = [] if reading is None else [e for e in reading.edits if e.kind != "speed"]
-        if factor is not None and not any(e.kind in ("add", "replace") for e in others):
-            warnings = [w for w in warnings if not w.startswith("could not read")]
-            if not others:  # a pace alone: the model's grammar has none, so the motion itself is retimed
-                new_goal = goal if reading is None or not reading.understood else goal_text(reading.goal, reading.edits,
-                                                                                           seed)
-                return self._steer_pace(new_goal, words, feats[0], factor, warnings, reading)
+        if any(e.kind in ("add", "replace") for e in others):
+            factor = None  # "also clap quickly": the pace belongs to the new action, which the model makes
+        if factor is not None and not others:  # a pace alone: the model's grammar has none, the motion is retimed
+            understood = reading is not None and reading.understood
+            new_goal = goal_text(reading.goal, reading.edits, seed) if understood else goal
+            return self._steer_pace(new_goal, words, feats[0], factor, warnings, reading)
+        if reading is None:
+            warnings.append("the model's restatement of the goal is not in canonical words; the instruction was "
+                            "passed to the model unchanged")
+        elif not reading.understood:
+            why = f" ({'; '.join(reading.notes)})" if reading.notes else ""
+            warnings.append(f"could not read {words!r} as a change of the goal (a side, count, size, direction, "
+                            f"speed, or an action to add or remove){why}; passed to the model unchanged")
         if reading is None or not reading.understood:
             refined = self.refine(feats[0], words, goals=goal)
             refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
             return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
         warnings += reading.notes
         steered = self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
-        if factor is not None and not any(e.kind in ("add", "replace") for e in others) and \
-                steered.motion.features is not None:  # the other edits by the model, then the pace by retiming
+        if factor is not None and steered.motion.features is not None:  # the model's edits, then the pace
             paced = self._steer_pace(steered.goal, words, steered.motion.features, factor, steered.warnings, reading)
-            paced.canonical = f"{steered.canonical} (then retimed x{factor:.2f})"
+            paced.canonical = f"{steered.canonical} (then {paced.canonical})"
             return paced
         return steered
 
     def _steer_pace(self, goal, words, feats, factor, warnings, reading) -> Steered:
         """The motion played `factor` times as fast (`motion.timing.retime` on its joints) and assessed against
-        `goal`. Its features are the retimed motion itself (the tokenizer's reconstruction took back a tenth of the
+        `goal`. Its features are the retimed motion itself (the tokenizer's reconstruction gives back part of the
         speed-up); its tokens encode them, as for a motion the user supplies, for the next refinement to start from."""
         from .motion.features import joints_to_features
         from .motion.timing import retime
@@ -466,7 +466,7 @@ class MotionReasoner:
         feats_i = joints_to_features(retime(_joints(feats).astype(np.float64), factor)).astype(np.float32)
         ids = self._tokens([feats_i])[0]
         joints = _joints(feats_i)
-        order = f"retimed x{factor:.2f}"
+        order = f"{RETIMED}{factor:.2f}"
         motion = Motion(goal, feats_i, joints, [MotionRound(ids, feats_i, joints, refinement=order)], 0, order,
                         warnings=list(warnings), verdict=self.verdict, select="refine",
                         seconds=time.perf_counter() - started, finished=True)

@@ -50,7 +50,8 @@ def show_goal_turn(turn, out) -> None:
 def show_instruction_turn(turn, out) -> None:
     if turn.edits:
         out(f"Read as: {'; '.join(turn.edits)}")
-    if turn.canonical.startswith("retimed"):  # a pace: steer retimes the motion itself (MotionReasoner.steer)
+    from .api import RETIMED
+    if turn.canonical.startswith(RETIMED):  # a pace: steer retimes the motion itself (MotionReasoner.steer)
         out(f"Applied without the model (its grammar has no pace): {turn.canonical}")
     else:
         out(f"Told the model: {turn.canonical}")

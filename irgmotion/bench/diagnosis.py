@@ -55,7 +55,8 @@ def diagnose_verdict(reasoner: Reasoner, cands, motions, evaluator, opts: Decode
         found = DESCRIBED.search(said)
         stated = level_of(said)
         own = implied_level(said, reasoner.assessment_style)
-        rows.append({"readable": bool(found), "described": found.group(2) if found else "", "goal_exact": bool(found and t and found.group(1) == t.group(1)),
+        rows.append({"readable": bool(found), "described": found.group(2) if found else "",
+                     "goal_exact": bool(found and t and found.group(1) == t.group(1)),
                      "motion_exact": bool(found and t and found.group(2) == t.group(2)),
                      "stated": stated, "own": own, "truth": lv,
                      "asks": bool(first and first.refinement and not is_no_refinement(first.refinement)),
@@ -137,10 +138,11 @@ def diagnosis_markdown(report: dict, command: str) -> str:
             cells.append("–" if not m or m["rate"] is None else
                          f"{m['rate']:.3f} ({m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}, n={m['n']})")
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
-    errors = report["verdicts"][verdicts[0]].get("perception", {}).get("motion_description_errors") if verdicts else None
+    first = report["verdicts"][verdicts[0]] if verdicts else {}
+    errors = first.get("perception", {}).get("motion_description_errors")
     if errors:  # the descriptions come before the verdict: the same under every verdict
-        lines += ["", "Wrong descriptions of the motion, by the slot they miss (share of all pairs; the engine's comparison "
-                  "of the described program against the true one; a pair may miss several): " +
+        lines += ["", "Wrong descriptions of the motion, by the slot they miss (share of all pairs; the engine's "
+                  "comparison of the described program against the true one; a pair may miss several): " +
                   ", ".join(f"{k} {v:.3f}" for k, v in errors.items()) + "."]
     return "\n".join(lines) + "\n"
 

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion.timing import resample
 from ..motion.skeleton import HUMANML3D
+from ..motion.timing import resample
 
 TARGET_FPS = HUMANML3D.fps
 J = HUMANML3D.joint_names

@@ -155,6 +155,17 @@ class Motion:
 
 
 RETIMED = "retimed x"  # how a steered motion that was retimed, not refined by the model, names its instruction
+MIRRORED = "mirrored: left and right swapped"  # the same for a motion mirrored (a side swap of the whole goal)
+
+
+def applied_without_model(canonical: str) -> str | None:
+    """Why a steered motion was edited by steer itself rather than refined by the model (None: the model refined
+    it), from the instruction it names (`Steered.canonical`)."""
+    if canonical.startswith(RETIMED):
+        return "its grammar has no pace"
+    if canonical == MIRRORED:
+        return "the updated goal is the old one mirrored"
+    return None
 
 
 @dataclass
@@ -412,7 +423,7 @@ class MotionReasoner:
         refinement), with a warning. Returns the updated goal (what the next
         assessment judges against), the canonical instruction used, the refined motion and its assessment."""
         from .engine.descriptions import DESCRIBED, read_description
-        from .engine.edits import goal_text, interpret, pace
+        from .engine.edits import goal_text, interpret, is_mirror_edit, pace
         (goal,), _ = self._texts([goal], "goal")
         (words,), _ = self._texts([instruction], "instruction")
         _check_seed(seed)
@@ -449,6 +460,11 @@ class MotionReasoner:
             refined.warnings = warnings + [w for w in refined.warnings if w not in warnings]
             return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
         warnings += reading.notes
+        if factor is None and is_mirror_edit(asked, reading.goal, shown):
+            from .motion.skeleton import HUMANML3D, mirror_joints
+            return self._steer_without_model(goal_text(reading.goal, reading.edits, seed), words, feats[0],
+                                             lambda j: mirror_joints(j, HUMANML3D), MIRRORED, warnings,
+                                             reading)
         steered = self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
         if factor is not None and steered.motion.features is not None:  # the model's edits, then the pace
             paced = self._steer_pace(steered.goal, words, steered.motion.features, factor, steered.warnings, reading)
@@ -457,23 +473,29 @@ class MotionReasoner:
         return steered
 
     def _steer_pace(self, goal, words, feats, factor, warnings, reading) -> Steered:
-        """The motion played `factor` times as fast (`motion.timing.retime` on its joints) and assessed against
-        `goal`. Its features are the retimed motion itself (the tokenizer's reconstruction gives back part of the
-        speed-up); its tokens encode them, as for a motion the user supplies, for the next refinement to start from."""
-        from .motion.features import joints_to_features
+        """The motion played `factor` times as fast (`motion.timing.retime` on its joints): the tokenizer's
+        reconstruction of a retimed motion gives back part of the speed-up, so the motion itself is kept."""
         from .motion.timing import retime
+        return self._steer_without_model(goal, words, feats, lambda j: retime(j, factor), f"{RETIMED}{factor:.2f}",
+                                         warnings, reading, fallback_edit=f"pace x{factor:.2f}")
+
+    def _steer_without_model(self, goal, words, feats, edit_joints, order, warnings, reading,
+                             fallback_edit: str | None = None) -> Steered:
+        """The motion edited by steer itself (`edit_joints` on its joints, float64) and assessed against `goal`. Its
+        features are the edited motion's own; its tokens encode them, as for a motion the user supplies, for the
+        next refinement to start from."""
+        from .motion.features import joints_to_features
         started = time.perf_counter()
-        feats_i = joints_to_features(retime(_joints(feats).astype(np.float64), factor)).astype(np.float32)
+        feats_i = joints_to_features(edit_joints(_joints(feats).astype(np.float64))).astype(np.float32)
         ids = self._tokens([feats_i])[0]
         joints = _joints(feats_i)
-        order = f"{RETIMED}{factor:.2f}"
         motion = Motion(goal, feats_i, joints, [MotionRound(ids, feats_i, joints, refinement=order)], 0, order,
                         warnings=list(warnings), verdict=self.verdict, select="refine",
                         seconds=time.perf_counter() - started, finished=True)
         row = self.assess(goal, feats_i)
         understood = reading is not None and reading.understood
         return Steered(goal, words, motion, canonical=order,
-                       edits=[e.describe() for e in reading.edits] if understood else [f"pace x{factor:.2f}"],
+                       edits=[e.describe() for e in reading.edits] if understood else [fallback_edit],
                        program=reading.goal.to_dict() if understood else None, warnings=motion.warnings,
                        assessment=row)
 

@@ -50,9 +50,10 @@ def show_goal_turn(turn, out) -> None:
 def show_instruction_turn(turn, out) -> None:
     if turn.edits:
         out(f"Read as: {'; '.join(turn.edits)}")
-    from .api import RETIMED
-    if turn.canonical.startswith(RETIMED):  # a pace: steer retimes the motion itself (MotionReasoner.steer)
-        out(f"Applied without the model (its grammar has no pace): {turn.canonical}")
+    from .api import applied_without_model
+    why = applied_without_model(turn.canonical)  # a pace or a mirror: steer edits the motion itself
+    if why:
+        out(f"Applied without the model ({why}): {turn.canonical}")
     else:
         out(f"Told the model: {turn.canonical}")
     out(f"Goal now: {turn.goal}")

@@ -471,5 +471,35 @@ def main(argv: list[str] | None = None) -> int:
     return run_parser(build_parser(), argv)
 
 
+# Commands that end as soon as their work is written (entry()): each writes its files atomically and closes them, and
+# starts no thread or process of its own.
+QUICK_EXIT_COMMANDS = ("generate", "assess", "caption", "render")
+
+
+def entry() -> None:
+    """The command line (`irgmotion`, `python -m irgmotion`): main(), then the exit.
+
+    Python's teardown after `import torch` (its modules' and native libraries' finalisation) takes about half a second
+    on two cores, after the command's work is done (benchmarks/cli_latency.py). The quick commands skip it: the
+    standard streams are flushed and the atexit handlers run, then the process ends. Any other command, or one that
+    left a thread running, exits the usual way."""
+    import atexit
+    import os
+    import threading
+    code = main()
+    quick = next((a for a in sys.argv[1:] if not a.startswith("-")), None) in QUICK_EXIT_COMMANDS
+    if not quick or any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()  # logging's flush, temporary directories' cleanup
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader went away (`| head`) before the buffered output reached it
+            code = code or 141
+        except (OSError, ValueError):  # a closed stream
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -97,6 +97,10 @@ def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly, as Unix tools do
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes it
+        return 141
 
 
 port = _typed(_int, lambda v: 0 <= v <= 65535, "must be between 0 and 65535", "port")

@@ -147,8 +147,11 @@ RAISE_RIGHT = ("The goal asks for: raise the arm(s) overhead with the right hand
 def test_steer_reads_the_words_and_tells_the_model_in_its_grammar(reasoner):
     from irgmotion.data.synth import render_program
     joints = render_program({"actions": [{"name": "raise_arm", "params": {"hand": "right"}}]}, seed=0)
+    # the model's own description of the motion shows the left hand: a mirror would undo the edit, the model refines
+    shown_left = RAISE_RIGHT.replace("motion shows: raise the arm(s) overhead with the right hand",
+                                     "motion shows: raise the arm(s) overhead with the left hand")
     steered = reasoner.steer("a person raises their right arm", joints, "use the left hand instead",
-                             assessment=RAISE_RIGHT)
+                             assessment=shown_left)
     assert steered.interpreted and steered.edits == ["raise the arm(s): hand right -> left"]
     assert steered.instruction == "use the left hand instead"
     # the rule's fix, or the whole updated goal, in the grammar; the model's assessment picked one
@@ -163,6 +166,23 @@ def test_steer_reads_the_words_and_tells_the_model_in_its_grammar(reasoner):
     assert any("passed to the model unchanged" in w for w in thin.warnings)
     with pytest.raises(ValueError, match="instruction"):
         reasoner.steer("a person raises their right arm", joints, "   ")
+
+
+@needs_bundle
+def test_a_side_swap_of_the_whole_goal_mirrors_the_motion(reasoner):
+    """"use the left hand instead" on a right-arm raise: the updated goal is the old one mirrored, so the motion is
+    mirrored (joints only judge), named as such, and assessed against the updated goal."""
+    from irgmotion.api import MIRRORED, applied_without_model
+    from irgmotion.bench.changes import judge, measure
+    from irgmotion.data.synth import render_program
+    joints = render_program({"actions": [{"name": "raise_arm", "params": {"hand": "right"}}]}, seed=0)
+    steered = reasoner.steer("a person raises their right arm", joints, "use the left hand instead",
+                             assessment=RAISE_RIGHT)
+    assert steered.canonical == MIRRORED and applied_without_model(steered.canonical)
+    assert steered.edits == ["raise the arm(s): hand right -> left"] and "left" in steered.goal
+    assert judge(["hand", "left"], measure(joints), measure(steered.motion.joints))[0]
+    assert steered.assessment["text"] == steered.goal
+    assert steered.motion.rounds[0].tokens == reasoner.bundle.vq.encode([steered.motion.features])[0].tolist()
 
 
 @needs_bundle

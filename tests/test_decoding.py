@@ -129,3 +129,17 @@ def test_growing_cache_places_and_packs_rows():
     assert torch.equal(layer.keys[0], before[0, :, :3]) and torch.equal(layer.keys[1], before[0, :, :3])
     layer.batch_select_indices(torch.tensor([1]))
     assert layer.keys.shape[:3] == (1, 2, 3) and layer.get_seq_length() == 3
+
+
+def test_the_grammar_words_enter_in_few_forwards(bundle, monkeypatch):
+    """Under the rule verdict the plan sentences and the rule's words are forced text: one row feeds them in a few
+    forwards, so a trace takes far fewer forwards than it has tokens (the model writes well under two thirds)."""
+    from irgmotion.reason import decoding
+    calls = []
+    forward = decoding._BatchDecoder._forward
+    monkeypatch.setattr(decoding._BatchDecoder, "_forward", lambda self, *a, **k: calls.append(1) or forward(self, *a, **k))
+    r = bundle.reasoner(verdict="rule")
+    got = r.interleaved(["a person jumps twice"], DecodeOptions(max_new_tokens=1400, batch_size=1), max_rounds=2)[0]
+    tokens = len(bundle.llm.tokenizer(got.text, add_special_tokens=False)["input_ids"])
+    assert got.trace.rounds and "[plan]" in got.text
+    assert len(calls) < 0.65 * tokens, (len(calls), tokens)

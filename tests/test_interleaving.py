@@ -146,21 +146,20 @@ def test_rule_loop_replaces_the_verdict_and_stops_when_perfect(monkeypatch, styl
     check list, where the model itself wrongly wrote "ok"), round 2 a full one. The rule writes "close" and the
     fix, then "perfect" and the end of the trace."""
     import irgmotion.reason.pipeline as pipeline
-    from irgmotion.llm.trace import PLAN_ASSESS, PLAN_GENERATE, plan_text
     from irgmotion.llm.vocab import motion_to_string
     bundle = load_bundle()
 
-    def round_text(motion, small):
+    def round_parts(motion, small):
+        """The model's parts of a round: its motion (the grammar opened the span), then its assessment up to where
+        the rule takes over (the grammar wrote "[assess]Assessment:")."""
         shown = "jump in place twice" + (" (small)" if small and style == "aligned" else "")
-        text = (f"[generate]{motion_to_string(motion)}[/generate]\n" + plan_text(PLAN_ASSESS) +
-                f"[assess]Assessment: The goal asks for: jump in place twice. The motion shows: {shown}. Check:")
+        text = f" The goal asks for: jump in place twice. The motion shows: {shown}. Check:"
         if style == "slots":
             text += (" jump: direction in place vs in place ok, count twice vs twice ok, size full vs "
                      f"{'small' if small else 'full'} ok. Alignment is")
-        return text
+        return [motion_to_string(motion)[len("<Motion>"):], text]
 
-    parts = ["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE) + round_text([1, 2, 3], True),
-             round_text([4, 5, 6], False)]
+    parts = ["jump in place twice[/analyze]", *round_parts([1, 2, 3], True), *round_parts([4, 5, 6], False)]
 
     monkeypatch.setattr(pipeline, "decode_segments",
                         _scripted(parts, "the rule did not end the trace after a perfect round"))
@@ -179,16 +178,15 @@ def test_a_motion_made_again_keeps_its_first_description(monkeypatch):
     """Scripted: round 2 repeats round 1's motion token for token, but the model, told what to fix, now describes
     it as the goal. The rule keeps the first description, so the verdict stays, and the repeat ends the trace."""
     import irgmotion.reason.pipeline as pipeline
-    from irgmotion.llm.trace import PLAN_ASSESS, PLAN_GENERATE, plan_text
     from irgmotion.llm.vocab import motion_to_string
     bundle = load_bundle()
 
-    def round_text(shown):
-        return (f"[generate]{motion_to_string([1, 2, 3])}[/generate]\n" + plan_text(PLAN_ASSESS) +
-                f"[assess]Assessment: The goal asks for: jump in place twice. The motion shows: {shown}. Check:")
+    def round_parts(shown):
+        return [motion_to_string([1, 2, 3])[len("<Motion>"):],
+                f" The goal asks for: jump in place twice. The motion shows: {shown}. Check:"]
 
-    parts = ["<think>[analyze]jump in place twice[/analyze]\n" + plan_text(PLAN_GENERATE)
-             + round_text("wave with the right hand once"), round_text("jump in place twice")]
+    parts = ["jump in place twice[/analyze]", *round_parts("wave with the right hand once"),
+             *round_parts("jump in place twice")]
 
     monkeypatch.setattr(pipeline, "decode_segments",
                         _scripted(parts, "the rule did not end the trace at the repeated motion"))

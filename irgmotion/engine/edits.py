@@ -544,6 +544,44 @@ def pace(instruction: str) -> float | None:
     return PACE_FACTOR if faster else 1 / PACE_FACTOR
 
 
+def _swap_sides(value):
+    """left <-> right in a parameter's value ("forward_left" -> "forward_right"); anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    return "_".join({"left": "right", "right": "left"}.get(part, part) for part in value.split("_"))
+
+
+def _sided(action: Action | None, mirror: bool = False) -> tuple | None:
+    """An action with every parameter stated (defaults filled), its sides swapped when `mirror`."""
+    if action is None:
+        return None
+    params = {**ACTIONS[action.name].defaults(), **action.params}
+    if mirror:
+        params = {k: _swap_sides(v) for k, v in params.items()}
+    return action.name, tuple(sorted(params.items())), _sided(action.upper, mirror)
+
+
+def is_mirror_edit(old: Program, new: Program, shown: Program | None) -> bool:
+    """Whether the edit from the goal `old` to `new` is the goal mirrored: every left made right and every right
+    left, nothing else changed ("use the left hand instead" on "raise the right arm"), and the motion, as the model
+    described it (`shown`), has the goal's sides. The motion mirrored (`motion.skeleton.mirror_joints`) then makes
+    the edit exactly, as the datasets' mirrored clips do, where the model's refinement often keeps the side."""
+    if shown is None or len(old.actions) != len(new.actions) or old == new:
+        return False
+    mirrored = [_sided(a, mirror=True) for a in old.actions]
+    if mirrored != [_sided(a) for a in new.actions] or mirrored == [_sided(a) for a in old.actions]:
+        return False
+
+    def sides(program: Program) -> list:
+        out = []
+        for a in program.actions:
+            while a is not None:
+                out += [(a.name, k, v) for k, v in _sided(a)[1] if _swap_sides(v) != v]
+                a = a.upper
+        return out
+    return sides(shown) == sides(old)
+
+
 def interpret(instruction: str, goal: Program, shown: Program | None = None) -> Interpretation:
     """The goal's program changed as the user's words ask; `edits` is empty when nothing could be read. `shown` is
     the motion as the model described it: "more" and "fewer" count from what the user saw when it went past the

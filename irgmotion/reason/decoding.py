@@ -74,7 +74,7 @@ class _Row:
         self.limit = 0
         self.made: list[int] = []  # tokens the model generated in the current segment
         self.marks = 0  # occurrences of the stop-after token in the segment
-        self.open_at = -1  # index in `made` of the open motion span's start token
+        self.open_at: int | None = None  # index in `made` of the open motion span's start (negative: forced before)
 
 
 def decode_segments(llm: MotionLLM, prompts: list[str], starts: list[str], opts: DecodeOptions, rules: StopRules,
@@ -111,6 +111,8 @@ class _BatchDecoder:
     prompt, whose keys and values are computed apart and written into the shared cache."""
     # steps between looks at the holes in the cache; how many more columns than the longest row's are tolerated
     REPACK_EVERY, REPACK_SLACK = 64, 128
+    # forced tokens fed in one forward, over all live rows (one row: a whole plan sentence; 16 rows: 2 each)
+    FORCED_PER_FORWARD = 32
 
     def __init__(self, llm: MotionLLM, prompts: list[str], opts: DecodeOptions, rules: StopRules, stop_strings,
                  controller):
@@ -120,10 +122,13 @@ class _BatchDecoder:
         self.warpers = _warpers(opts) if opts.do_sample else None
         self.motion_start, self.motion_end = llm.motion_start_id, llm.motion_end_id
 
-    def _forward(self, feed, mask, positions, cache) -> torch.Tensor:
-        return self.model(input_ids=feed.to(self.device), attention_mask=mask.to(self.device),
-                          position_ids=positions.to(self.device), cache=cache, use_cache=True,
-                          logits_to_keep=1).logits[:, -1]
+    def _forward(self, feed, mask, positions, cache, last: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits after each row's last fed token: the feed's last column, or column `last[b]` of row b."""
+        width = 1 if last is None else feed.shape[1]
+        logits = self.model(input_ids=feed.to(self.device), attention_mask=mask.to(self.device),
+                            position_ids=positions.to(self.device), cache=cache, use_cache=True,
+                            logits_to_keep=width).logits
+        return logits[:, -1] if last is None else logits[torch.arange(len(last)), last.to(logits.device)]
 
     def _take(self, pending: deque, n: int) -> list[_Row]:
         """Up to n rows from the queue whose first segment starts (a controller may have nothing to ask)."""
@@ -191,27 +196,52 @@ class _BatchDecoder:
                     mask = self._admit(rows, free, new, cache, mask, chosen)
                 tokens = self._step(rows, chosen, mask)
                 live = torch.tensor([t is not None for t in tokens])
-                column = mask.shape[1]
-                for row, token in zip(rows, tokens):
-                    if token is not None:
-                        row.ids.append(token)
-                        row.columns.append(column)
-                mask = torch.cat([mask, live[:, None].long()], dim=1)
-                feed = torch.tensor([[self.tok.pad_token_id if t is None else t] for t in tokens])
                 if not live.any() and not pending:
                     self.bar.close()
                     return
+                fed = self._chunks(rows, tokens, int(live.sum()))
+                width = max(1, max(len(seq) for seq in fed))
+                column, before = mask.shape[1], mask.sum(-1, keepdim=True)
+                feed = torch.full((len(rows), width), self.tok.pad_token_id, dtype=torch.long)
+                added = torch.zeros(len(rows), width, dtype=mask.dtype)
+                for k, (row, seq) in enumerate(zip(rows, fed)):
+                    if seq:
+                        feed[k, :len(seq)] = torch.tensor(seq)
+                        added[k, :len(seq)] = 1
+                        row.ids.extend(seq)
+                        row.columns.extend(range(column, column + len(seq)))
+                mask = torch.cat([mask, added], dim=1)
+                last = torch.tensor([max(len(seq) - 1, 0) for seq in fed]) if width > 1 else None
                 ended = len(rows) - int(live.sum())
                 if ended and not pending and (4 * ended >= len(rows) or ended >= 8):  # the tail: ended rows leave
                     keep = live.nonzero().flatten()
                     cache.batch_select_indices(keep.to(self.device))
                     rows = [rows[k] for k in keep.tolist()]
-                    mask, feed = mask[keep], feed[keep]
-                logits = self._forward(feed, mask, mask.sum(-1, keepdim=True) - 1, cache)
+                    mask, feed, before = mask[keep], feed[keep], before[keep]
+                    last = None if last is None else last[keep]
+                logits = self._forward(feed, mask, before + torch.arange(width), cache, last)
                 steps += 1
                 if steps % self.REPACK_EVERY == 0:  # here the cache holds every column of the mask
                     mask = self._repack(rows, cache, mask)
                 chosen = self._choose(logits)
+
+    def _chunks(self, rows: list[_Row], tokens: list[int | None], live: int) -> list[list[int]]:
+        """What each row feeds in this step: its token, and after it the row's next forced tokens, so that text the
+        grammar or a controller wrote goes through the model in one forward instead of one step per token. A row
+        feeding fewer tokens than the widest leaves masked columns (holes, repacked later); the step's width is
+        bounded by FORCED_PER_FORWARD tokens over the live rows, so that one row's chunk does not make a wide
+        batch's step cost many."""
+        width = max(1, self.FORCED_PER_FORWARD // max(live, 1))
+        fed = []
+        for row, token in zip(rows, tokens):
+            if token is None:
+                fed.append([])
+                continue
+            seq = [token]
+            while row.forced and len(seq) < width:
+                seq.append(row.forced.popleft())
+            fed.append(seq)
+        return fed
 
     def _repack(self, rows, cache, mask) -> torch.Tensor:
         """Pack every row's entries to the right (left padding again): rows that ended, text the rule replaced and
@@ -241,7 +271,7 @@ class _BatchDecoder:
         limit = self.controller.limit(row.index)
         if limit is None or limit <= 0:
             return False
-        row.limit, row.made, row.marks, row.open_at = limit, [], 0, -1
+        row.limit, row.made, row.marks, row.open_at = limit, [], 0, None
         return True
 
     def _step(self, rows: list[_Row], chosen: list[int], mask: torch.Tensor) -> list[int | None]:
@@ -269,12 +299,12 @@ class _BatchDecoder:
             if t == self.motion_start:
                 row.open_at = len(row.made) - 1
             elif t == self.motion_end:
-                row.open_at = -1
+                row.open_at = None
         if rules.stop_after_token and t == rules.stop_after_token[0]:
             row.marks += 1
         return (t == self.tok.eos_token_id or len(row.made) >= row.limit
                 or (rules.stop_after_token is not None and row.marks >= rules.stop_after_token[1])
-                or (rules.max_motion_tokens is not None and row.open_at >= 0
+                or (rules.max_motion_tokens is not None and row.open_at is not None
                     and len(row.made) - 1 - row.open_at > rules.max_motion_tokens))
 
     def _after_segment(self, row: _Row, token: int, mask_row: torch.Tensor) -> int | None:
@@ -286,6 +316,9 @@ class _BatchDecoder:
             self.bar.update(1)
             return None
         target = self.tok(self.prompts[row.index] + text, add_special_tokens=False)["input_ids"]
+        starts = [j for j, t in enumerate(target) if t == self.motion_start]
+        if starts and self.motion_end not in target[starts[-1]:]:  # the new text opened a motion span
+            row.open_at = starts[-1] - len(target)
         have = row.ids + [token]
         keep = 0
         for a, b in zip(have, target):

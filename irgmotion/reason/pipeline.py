@@ -12,8 +12,8 @@ from ..engine.assessment import level_of
 from ..engine.descriptions import DESCRIBED, rule_verdict, small_in_checks
 from ..llm.model import MotionLLM
 from ..llm.templates import NO_REFINEMENT, STAGE2_TEMPLATE, TEMPLATES
-from ..llm.trace import (PLAN_ASSESS, PLAN_FINISH, PLAN_REFINE, THINK_END, ParsedTrace, Round, is_no_refinement, parse_trace,
-                         plan_text)
+from ..llm.trace import (PLAN_ANALYZE, PLAN_ASSESS, PLAN_FINISH, PLAN_GENERATE, PLAN_REFINE, THINK_END, THINK_START,
+                         ParsedTrace, Round, is_no_refinement, parse_trace, plan_text)
 from ..llm.vocab import MOTION_END, MOTION_START, motion_to_string, string_to_motion
 from ..tokenizer.pretrained import MotionTokenizer
 from .decoding import DecodeOptions, StopRules, decode_segments, generate_texts
@@ -25,6 +25,13 @@ _CHECK = "Check:"
 _LEVEL = "Alignment is"
 ROUND_MAX_TOKENS = 480
 _ASSESS_END = "[/assess]"
+_ANALYZE_END = "[/analyze]"
+# The trace grammar's fixed words (llm/trace.py) between the parts the model writes. Under the rule verdict they enter
+# as forced tokens, a whole sentence in one forward, instead of being decoded one token per step.
+_OPENING = THINK_START + plan_text(PLAN_ANALYZE) + "[analyze]"
+_AFTER_ANALYSIS = "\n" + plan_text(PLAN_GENERATE) + "[generate]" + MOTION_START
+_AFTER_MOTION = "[/generate]\n" + plan_text(PLAN_ASSESS) + "[assess]Assessment:"
+_NEXT_ROUND = plan_text(PLAN_REFINE) + "[generate]" + MOTION_START
 
 
 class PromptInputError(ValueError):
@@ -119,6 +126,15 @@ def choose_round(trace: ParsedTrace, select: str = "last") -> int | None:
     return max(rounds, key=lambda k: (stated(k), tie * k))
 
 
+def _grammar_after(text: str) -> str | None:
+    """The grammar's words that follow a part the model ended at its analysis or at a motion, or None."""
+    if text.endswith(_ANALYZE_END) and MOTION_START not in text:
+        return _AFTER_ANALYSIS
+    if text.endswith(MOTION_END) and text.rfind("[assess]") < text.rfind(MOTION_START):
+        return _AFTER_MOTION
+    return None
+
+
 def _repeats_a_motion(text: str) -> bool:
     """Whether the last motion span of a trace equals an earlier one, token for token."""
     spans = [chunk.split(MOTION_END)[0] for chunk in text.split(MOTION_START)[1:]]
@@ -152,12 +168,12 @@ class _RuleTraces:
         ids, _ = string_to_motion(text[opened:], self.r.llm.codebook_size)
         if len(ids) < self.r.max_motion_tokens:
             return None
-        motion = motion_to_string(ids[: self.r.max_motion_tokens])
-        return text[:opened] + motion + "[/generate]\n" + plan_text(PLAN_ASSESS)
+        return text[:opened] + motion_to_string(ids[: self.r.max_motion_tokens]) + _AFTER_MOTION
 
     def limit(self, i: int) -> int | None:
         """Tokens the model may write in trace i's next part (~300 with the analysis), or None: it is done."""
-        if self.parts[i] >= 2 * self.max_rounds + 1:  # a round takes one part, or two when the model judges itself
+        # the analysis takes one part; a round two (its motion, its assessment), or three when the model judges itself
+        if self.parts[i] >= 3 * self.max_rounds + 1:
             self.notes[i].append("stopped at the pass limit")
             return None
         if self.used[i] >= self.budget:
@@ -171,6 +187,12 @@ class _RuleTraces:
         stop, notes = self.stop, self.notes[i]
         text = (self.texts[i] + cont).rstrip(" ")
         self.used[i] += self._tokens(cont)
+        grammar = _grammar_after(text)
+        if grammar is not None:
+            # the model's words count against the budget; the grammar's too, as when the model wrote them
+            self.used[i] += self._tokens(grammar)
+            self.texts[i] = text + grammar
+            return self.texts[i]
         n_motions = text.count(MOTION_END)
         # the open assessment of this round: after the last motion and after any closed assessment
         opened = text.rfind("[assess]")
@@ -232,7 +254,8 @@ class _RuleTraces:
             self.texts[i] = text + plan_text(PLAN_FINISH) + THINK_END
             return None
         if n_motions < self.max_rounds:
-            text += plan_text(PLAN_REFINE)
+            self.used[i] += self._tokens(_NEXT_ROUND[len(plan_text(PLAN_REFINE)):])
+            text += _NEXT_ROUND
             self.texts[i] = text
             return text
         self.texts[i] = text
@@ -281,7 +304,7 @@ class Reasoner:
         read, read_notes = self.read_goals(goals)
         prompts = [self.llm.prompt(self._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in read]
         if self.verdict == "rule":
-            texts, notes = self._rule_loop(prompts, [""] * len(prompts), opts, max_rounds)
+            texts, notes = self._rule_loop(prompts, [_OPENING] * len(prompts), opts, max_rounds, counted=True)
         else:
             texts = generate_texts(self.llm, prompts, opts, stop_after_token=(self.llm.motion_end_id, max_rounds),
                                    max_motion_tokens=self.max_motion_tokens)
@@ -296,16 +319,18 @@ class Reasoner:
         return out
 
     def _rule_loop(self, prompts: list[str], texts: list[str], opts: DecodeOptions,
-                   max_rounds: int) -> tuple[list[str], list[list[str]]]:
+                   max_rounds: int, counted: bool = False) -> tuple[list[str], list[list[str]]]:
         """Decode traces part by part: the model writes up to its check list ("... The motion shows: Y. Check:"),
         the rule writes the verdict and the refinement from its two descriptions, and the model continues with the
         next motion. All traces decode in one batched pass (the rule's words enter as forced tokens). Returns the
         continuations and per-trace notes."""
         rule = _RuleTraces(self, texts, opts.max_new_tokens, max_rounds)
+        if counted:  # the texts stand for what the model would have written: they count against the budget
+            rule.used = [rule._tokens(t) for t in texts]
         # aligned: the rule takes over after the two descriptions; slots: after the model's check list, whose sizes
-        # it reads
-        rules = StopRules(stop_after_token=(self.llm.motion_end_id, 2),  # a stray second motion ends a part
-                          max_motion_tokens=self.max_motion_tokens, stop_strings=(rule.stop, _ASSESS_END))
+        # it reads. The analysis and each motion end a part too: the grammar's words that follow them are forced.
+        rules = StopRules(stop_after_token=(self.llm.motion_end_id, 1),
+                          max_motion_tokens=self.max_motion_tokens, stop_strings=(rule.stop, _ASSESS_END, _ANALYZE_END))
         decode_segments(self.llm, prompts, texts, opts, rules, rule)
         return rule.texts, rule.notes
 

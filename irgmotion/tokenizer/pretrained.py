@@ -83,8 +83,9 @@ class MotionTokenizer:
             raise ValueError(f"{cfg_path}: not a motion tokenizer config")
         known = VQConfig.__dataclass_fields__
         config = VQConfig.from_dict({k: v for k, v in raw.items() if k in known})
-        model = MotionVQVAE(config)
-        model.load_state_dict(load_file(str(weights), device=device))
+        with torch.device("meta"):  # no random initialisation of weights the file replaces (a tenth of a second)
+            model = MotionVQVAE(config)
+        model.load_state_dict(load_file(str(weights), device=device), assign=True)
         return cls(model.to(device), Normalizer.from_dir(directory))
 
     # ---- encode / decode ---------------------------------------------------

@@ -5,7 +5,8 @@
 
 (one thread per process: on 2 shared cores torch's default threads made it ten times slower)
 
-Each case is a goal, the motion the bundle generates for it (`MotionReasoner.generate`, the default answer), and
+Each case is a goal, the motion the bundle generates for it (`MotionReasoner.generate`, the default answer, handed on
+as its features, as chat and the web studio hand it to steer), and
 an instruction written as a user would say it, not in the engine's grammar ("use the left hand instead", "jump
 higher", "take more steps", "turn the other way"). Two ways of applying the instruction are compared:
 - steer: `MotionReasoner.steer` (the words read as an edit of the goal, the canonical instruction and the
@@ -112,8 +113,8 @@ def main(argv=None) -> int:
                "before": before.to_dict()}
         answer = motion.rounds[motion.answer_round]
         extra = {} if args.samples is None else {"samples": args.samples}
-        steered = reasoner.steer(goal, motion.joints, words, assessment=answer.assessment, **extra)
-        thin = reasoner.refine(motion.joints, words, goals=goal)
+        steered = reasoner.steer(goal, motion.features, words, assessment=answer.assessment, **extra)
+        thin = reasoner.refine(motion.features, words, goals=goal)
         for key, result, extra in (("steer", steered.motion, {"updated_goal": steered.goal, "canonical":
                                                                steered.canonical, "edits": steered.edits,
                                                                "warnings": steered.warnings}),

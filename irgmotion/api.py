@@ -461,9 +461,9 @@ class MotionReasoner:
             return Steered(goal, words, refined, canonical=words, warnings=refined.warnings)
         warnings += reading.notes
         if factor is None and is_mirror_edit(asked, reading.goal, shown):
-            from .motion.skeleton import HUMANML3D, mirror_joints
-            return self._steer_without_model(goal_text(reading.goal, reading.edits, seed), words, feats[0],
-                                             lambda j: mirror_joints(j, HUMANML3D), MIRRORED, warnings,
+            from .motion.features import mirror_features
+            return self._steer_without_model(goal_text(reading.goal, reading.edits, seed), words,
+                                             mirror_features(feats[0]).astype(np.float32), MIRRORED, warnings,
                                              reading)
         steered = self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
         if factor is not None and steered.motion.features is not None:  # the model's edits, then the pace
@@ -475,18 +475,17 @@ class MotionReasoner:
     def _steer_pace(self, goal, words, feats, factor, warnings, reading) -> Steered:
         """The motion played `factor` times as fast (`motion.timing.retime` on its joints): the tokenizer's
         reconstruction of a retimed motion gives back part of the speed-up, so the motion itself is kept."""
-        from .motion.timing import retime
-        return self._steer_without_model(goal, words, feats, lambda j: retime(j, factor), f"{RETIMED}{factor:.2f}",
-                                         warnings, reading, fallback_edit=f"pace x{factor:.2f}")
-
-    def _steer_without_model(self, goal, words, feats, edit_joints, order, warnings, reading,
-                             fallback_edit: str | None = None) -> Steered:
-        """The motion edited by steer itself (`edit_joints` on its joints, float64) and assessed against `goal`. Its
-        features are the edited motion's own; its tokens encode them, as for a motion the user supplies, for the
-        next refinement to start from."""
         from .motion.features import joints_to_features
+        from .motion.timing import retime
+        retimed = joints_to_features(retime(_joints(feats).astype(np.float64), factor)).astype(np.float32)
+        return self._steer_without_model(goal, words, retimed, f"{RETIMED}{factor:.2f}", warnings, reading,
+                                         fallback_edit=f"pace x{factor:.2f}")
+
+    def _steer_without_model(self, goal, words, feats_i, order, warnings, reading,
+                             fallback_edit: str | None = None) -> Steered:
+        """A motion steer edited itself (its features `feats_i`: retimed, mirrored), assessed against `goal`. Its
+        tokens encode those features, as for a motion the user supplies, for the next refinement to start from."""
         started = time.perf_counter()
-        feats_i = joints_to_features(edit_joints(_joints(feats).astype(np.float64))).astype(np.float32)
         ids = self._tokens([feats_i])[0]
         joints = _joints(feats_i)
         motion = Motion(goal, feats_i, joints, [MotionRound(ids, feats_i, joints, refinement=order)], 0, order,

@@ -42,3 +42,19 @@ def test_no_mirror_when_another_part_has_a_side_or_nothing_changes():
                                      shown="raise the arm(s) overhead with the left hand"))
     old = read_description("jump in place twice")
     assert not is_mirror_edit(old, old, old)
+
+
+def test_features_mirror_as_the_joints_do():
+    """mirror_features gives the joints of the mirrored joints exactly, and the features the datasets' processing
+    computes from them within its inverse kinematics' smoothing."""
+    from irgmotion.data.synth import render_program
+    from irgmotion.motion.features import features_to_joints, joints_to_features, mirror_features
+    joints = render_program({"actions": [{"name": "wave", "params": {"hand": "right", "count": 2}},
+                                         {"name": "kick", "params": {"leg": "left"}},
+                                         {"name": "turn", "params": {"direction": "left"}}]}, seed=1)
+    f = joints_to_features(joints.astype(np.float64))
+    g = mirror_features(f)
+    assert np.allclose(features_to_joints(g), mirror_joints(features_to_joints(f), HUMANML3D), atol=1e-9)
+    assert np.allclose(mirror_features(g), f)
+    direct = joints_to_features(mirror_joints(joints.astype(np.float64), HUMANML3D))
+    assert np.abs(direct[:, 67:193] - g[:, 67:193]).mean() < 5e-3  # the 6-D rotations: a sign error gives ~0.9

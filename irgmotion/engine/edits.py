@@ -564,7 +564,7 @@ def _sided(action: Action | None, mirror: bool = False) -> tuple | None:
 def is_mirror_edit(old: Program, new: Program, shown: Program | None) -> bool:
     """Whether the edit from the goal `old` to `new` is the goal mirrored: every left made right and every right
     left, nothing else changed ("use the left hand instead" on "raise the right arm"), and the motion, as the model
-    described it (`shown`), has the goal's sides. The motion mirrored (`motion.skeleton.mirror_joints`) then makes
+    described it (`shown`), has the goal's sides. The motion mirrored (`motion.features.mirror_features`) then makes
     the edit exactly, as the datasets' mirrored clips do, where the model's refinement often keeps the side."""
     if shown is None or len(old.actions) != len(new.actions) or old == new:
         return False

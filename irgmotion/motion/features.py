@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .quaternion import qbetween, qinv, qmul, qrot, quaternion_to_cont6d, y_rotation
-from .skeleton import HUMANML3D, SkeletonSpec, get_skeleton
+from .skeleton import HUMANML3D, SkeletonSpec, get_skeleton, mirror_twins
 
 _Y = np.array([0.0, 1.0, 0.0])
 _Z = np.array([0.0, 0.0, 1.0])
@@ -216,3 +216,31 @@ def features_to_joints(features, skeleton=None, append_last: bool = False):
     if isinstance(joints, np.ndarray):
         return np.concatenate([joints, last], axis=-3)
     return torch.cat([joints, last], dim=-3)
+
+
+def mirror_features(features: np.ndarray, skeleton=None) -> np.ndarray:
+    """The mirror image of a motion, in feature space: what `joints_to_features` gives for the mirrored joints
+    (`skeleton.mirror_joints`), without its inverse kinematics, which would smooth and re-estimate what the features
+    already hold. x is the lateral axis of the root frame: the turn rate and every lateral coordinate change sign,
+    left and right twins trade places, each local rotation R becomes S R S (S = diag(-1, 1, 1); its 6-D columns
+    (c0, c1) become (-S c0, S c1)), and the left and right foot contacts swap."""
+    f = np.array(features, dtype=np.float64, copy=True)
+    spec = _as_spec(skeleton) if skeleton is not None else None
+    if spec is None:
+        from .skeleton import skeleton_for_dim
+        spec = skeleton_for_dim(f.shape[-1])
+    if spec is None or f.shape[-1] != spec.feature_dim:
+        raise ValueError(f"features must have 263 (HumanML3D) or 251 (KIT-ML) channels, got {f.shape[-1]}")
+    J, lead = spec.n_joints, f.shape[:-1]
+    twin = np.array(mirror_twins(spec))
+    at = 4
+    ric = f[..., at:at + 3 * (J - 1)].reshape(*lead, J - 1, 3)[..., twin[1:] - 1, :]
+    ric[..., 0] *= -1
+    rot = f[..., at + 3 * (J - 1):at + 9 * (J - 1)].reshape(*lead, J - 1, 6)[..., twin[1:] - 1, :]
+    rot[..., [1, 2, 3]] *= -1  # (-S c0) = (c0x, -c0y, -c0z); S c1 = (-c1x, c1y, c1z)
+    vel = f[..., at + 9 * (J - 1):at + 9 * (J - 1) + 3 * J].reshape(*lead, J, 3)[..., twin, :]
+    vel[..., 0] *= -1
+    feet = f[..., -4:][..., [2, 3, 0, 1]]
+    root = f[..., :4] * np.array([-1.0, -1.0, 1.0, 1.0])
+    return np.concatenate([root, ric.reshape(*lead, -1), rot.reshape(*lead, -1), vel.reshape(*lead, -1), feet], -1)
+

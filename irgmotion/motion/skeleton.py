@@ -152,21 +152,26 @@ def skeleton_for_dim(dim: int) -> SkeletonSpec | None:
     return None
 
 
-def mirror_joints(joints: np.ndarray, spec: SkeletonSpec) -> np.ndarray:
-    """The motion as its mirror image: the lateral axis (x) negated and each left joint swapped with its right
-    twin, as HumanML3D makes its mirrored clips (a right-hand wave becomes a left-hand one, a turn to the left one to
-    the right). `joints` is (..., J, 3)."""
+
+def mirror_twins(spec: SkeletonSpec) -> list[int]:
+    """For each joint, the index of its mirror twin (left_hip <-> right_hip, KIT's LS <-> RS; itself on the midline)."""
     names = spec.joint_names
     twin = []
     for name in names:
-        if "left" in name or "right" in name:  # HumanML3D: left_hip <-> right_hip
+        if "left" in name or "right" in name:  # HumanML3D
             other = name.replace("left", "#").replace("right", "left").replace("#", "right")
-        elif name[:1] in "LR" and name[1:2].isupper():  # KIT-ML: LS <-> RS
+        elif name[:1] in "LR" and name[1:2].isupper():  # KIT-ML
             other = {"L": "R", "R": "L"}[name[0]] + name[1:]
         else:
             other = name
         twin.append(names.index(other) if other in names else names.index(name))
-    out = np.array(joints, copy=True)[..., twin, :]
+    return twin
+
+
+def mirror_joints(joints: np.ndarray, spec: SkeletonSpec) -> np.ndarray:
+    """The motion as its mirror image: the lateral axis (x) negated and each left joint swapped with its right
+    twin, as HumanML3D makes its mirrored clips (a right-hand wave becomes a left-hand one, a turn to the left one to
+    the right). `joints` is (..., J, 3)."""
+    out = np.array(joints, copy=True)[..., mirror_twins(spec), :]
     out[..., 0] *= -1
     return out
-

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..llm.model import MotionLLM
-from .kv_cache import growing_cache
+from .kv_cache import CacheRows, GrowingCache, growing_cache
 from .stop_strings import StopStrings
 
 
@@ -111,8 +111,8 @@ class _BatchDecoder:
     prompt, whose keys and values are computed apart and written into the shared cache."""
     # steps between looks at the holes in the cache; how many more columns than the longest row's are tolerated
     REPACK_EVERY, REPACK_SLACK = 64, 128
-    # forced tokens fed in one forward, over all live rows (one row: a whole plan sentence; 16 rows: 2 each)
-    FORCED_PER_FORWARD = 32
+    # forced tokens a row feeds in one forward (a plan sentence is 15-30)
+    FORCED_CHUNK = 64
 
     def __init__(self, llm: MotionLLM, prompts: list[str], opts: DecodeOptions, rules: StopRules, stop_strings,
                  controller):
@@ -199,49 +199,97 @@ class _BatchDecoder:
                 if not live.any() and not pending:
                     self.bar.close()
                     return
-                fed = self._chunks(rows, tokens, int(live.sum()))
-                width = max(1, max(len(seq) for seq in fed))
-                column, before = mask.shape[1], mask.sum(-1, keepdim=True)
-                feed = torch.full((len(rows), width), self.tok.pad_token_id, dtype=torch.long)
-                added = torch.zeros(len(rows), width, dtype=mask.dtype)
-                for k, (row, seq) in enumerate(zip(rows, fed)):
-                    if seq:
-                        feed[k, :len(seq)] = torch.tensor(seq)
-                        added[k, :len(seq)] = 1
-                        row.ids.extend(seq)
-                        row.columns.extend(range(column, column + len(seq)))
-                mask = torch.cat([mask, added], dim=1)
-                last = torch.tensor([max(len(seq) - 1, 0) for seq in fed]) if width > 1 else None
+                fed = [[] if t is None else self._with_forced(row, t) for row, t in zip(rows, tokens)]
                 ended = len(rows) - int(live.sum())
                 if ended and not pending and (4 * ended >= len(rows) or ended >= 8):  # the tail: ended rows leave
                     keep = live.nonzero().flatten()
                     cache.batch_select_indices(keep.to(self.device))
-                    rows = [rows[k] for k in keep.tolist()]
-                    mask, feed, before = mask[keep], feed[keep], before[keep]
-                    last = None if last is None else last[keep]
-                logits = self._forward(feed, mask, before + torch.arange(width), cache, last)
+                    rows, fed, mask = [rows[k] for k in keep.tolist()], [fed[k] for k in keep.tolist()], mask[keep]
+                mask, logits = self._feed(rows, fed, mask, cache)
                 steps += 1
                 if steps % self.REPACK_EVERY == 0:  # here the cache holds every column of the mask
                     mask = self._repack(rows, cache, mask)
                 chosen = self._choose(logits)
 
-    def _chunks(self, rows: list[_Row], tokens: list[int | None], live: int) -> list[list[int]]:
-        """What each row feeds in this step: its token, and after it the row's next forced tokens, so that text the
-        grammar or a controller wrote goes through the model in one forward instead of one step per token. A row
-        feeding fewer tokens than the widest leaves masked columns (holes, repacked later); the step's width is
-        bounded by FORCED_PER_FORWARD tokens over the live rows, so that one row's chunk does not make a wide
-        batch's step cost many."""
-        width = max(1, self.FORCED_PER_FORWARD // max(live, 1))
-        fed = []
-        for row, token in zip(rows, tokens):
-            if token is None:
-                fed.append([])
-                continue
-            seq = [token]
-            while row.forced and len(seq) < width:
-                seq.append(row.forced.popleft())
-            fed.append(seq)
-        return fed
+    def _with_forced(self, row: _Row, token: int) -> list[int]:
+        """What a row feeds in this step: its token, and after it the row's next forced tokens (up to FORCED_CHUNK in
+        all), so that text the grammar or a controller wrote goes through the model in one forward."""
+        seq = [token]
+        while row.forced and len(seq) < self.FORCED_CHUNK:
+            seq.append(row.forced.popleft())
+        return seq
+
+    def _feed(self, rows: list[_Row], fed: list[list[int]], mask: torch.Tensor, cache):
+        """One step: rows feeding several tokens (forced text) go through a forward of their own first, the others
+        (one token each) through one forward of the whole batch, so that a chunk does not widen every row's step.
+        Returns the mask and the logits after each row's last token (a row that fed nothing: any)."""
+        logits = None
+        several = [k for k, seq in enumerate(fed) if len(seq) > 1]
+        if several:
+            mask, got = self._forced_forward(rows, fed, several, mask, cache)
+            logits = got.new_zeros(len(rows), got.shape[-1])
+            logits[several] = got
+        single = [k for k, seq in enumerate(fed) if len(seq) == 1]
+        if single:
+            column = mask.shape[1]
+            feed = torch.full((len(rows), 1), self.tok.pad_token_id, dtype=torch.long)
+            added = torch.zeros(len(rows), 1, dtype=mask.dtype)
+            for k in single:
+                feed[k, 0] = fed[k][0]
+                added[k, 0] = 1
+                rows[k].ids.append(fed[k][0])
+                rows[k].columns.append(column)
+            before = mask.sum(-1, keepdim=True)
+            mask = torch.cat([mask, added], dim=1)
+            got = self._forward(feed, mask, before, cache)
+            if logits is None:
+                logits = got
+            else:
+                logits[single] = got[single]
+        if logits is None:  # no row fed anything (rows that ended, waiting for the queue): nothing to read
+            logits = torch.zeros(len(rows), 1)
+        return mask, logits
+
+    def _forced_forward(self, rows, fed, several: list[int], mask: torch.Tensor, cache):
+        """The rows `several` feed their chunks (right-padded to the longest) in a forward of their own, reading their
+        cache rows; the new keys and values then go into columns of the shared cache that those rows leave empty
+        (left padding, text the rule replaced: columns' order does not matter, the mask says whose they are), or,
+        when a row has too few, into new columns masked for every other row. Returns the mask and those rows'
+        logits after their last token."""
+        width = max(len(fed[k]) for k in several)
+        index = torch.tensor(several)
+        feed = torch.full((len(several), width), self.tok.pad_token_id, dtype=torch.long)
+        for j, k in enumerate(several):
+            feed[j, :len(fed[k])] = torch.tensor(fed[k])
+        sub = torch.cat([mask[index], torch.zeros(len(several), width, dtype=mask.dtype)], dim=1)
+        for j, k in enumerate(several):
+            sub[j, mask.shape[1]:mask.shape[1] + len(fed[k])] = 1
+        on_device = index.to(self.device)
+        if isinstance(cache, GrowingCache):  # the inference-only Llama: read the rows in place
+            view = CacheRows(cache, on_device)
+        else:  # a transformers model asks its cache more: a cache of its own with a copy of the rows
+            view = growing_cache(self.model)
+            for mine, shared in zip(view.layers, cache.layers):
+                mine.update(shared.keys[on_device], shared.values[on_device])
+        last = torch.tensor([len(fed[k]) - 1 for k in several])
+        logits = self._forward(feed, sub, mask[index].sum(-1, keepdim=True) + torch.arange(width), view, last)
+        new = view.new if isinstance(view, CacheRows) else [(mine.keys[:, :, -width:], mine.values[:, :, -width:])
+                                                           for mine in view.layers]
+        holes = [(mask[k] == 0).nonzero().flatten()[:len(fed[k])].tolist() for k in several]
+        if any(len(h) < len(fed[k]) for h, k in zip(holes, several)):  # too few empty columns: new ones for all
+            column = mask.shape[1]
+            for layer in cache.layers:
+                layer.extend(width)
+            mask = torch.cat([mask, mask.new_zeros(len(rows), width)], dim=1)
+            holes = [list(range(column, column + len(fed[k]))) for k in several]
+        for j, (k, columns) in enumerate(zip(several, holes)):
+            at = torch.tensor(columns)
+            for layer, (keys, values) in zip(cache.layers, new):
+                layer.place_columns(k, at.to(self.device), keys[j, :, :len(columns)], values[j, :, :len(columns)])
+            mask[k, at] = 1
+            rows[k].ids.extend(fed[k])
+            rows[k].columns.extend(columns)
+        return mask, logits
 
     def _repack(self, rows, cache, mask) -> torch.Tensor:
         """Pack every row's entries to the right (left padding again): rows that ended, text the rule replaced and

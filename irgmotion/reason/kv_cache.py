@@ -77,6 +77,11 @@ class GrowingLayer:
         self._keys[row, :, start:start + keys.shape[-2]] = keys
         self._values[row, :, start:start + values.shape[-2]] = values
 
+    def place_columns(self, row: int, columns: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Write one row's entries (heads, n, dim) into the given columns (n,), in that order."""
+        self._keys[row, :, columns] = keys
+        self._values[row, :, columns] = values
+
     def gather(self, columns: torch.Tensor) -> None:
         """Keep, for each row b, the columns columns[b] (batch, width), in that order."""
         index = columns[:, None, :, None].to(self._keys.device)
@@ -101,6 +106,25 @@ class GrowingCache:
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         for layer in self.layers:
             layer.batch_select_indices(indices)
+
+
+class CacheRows:
+    """Some rows of a GrowingCache, for a forward of those rows alone (the decoder's forced text): each layer's update
+    returns the rows' keys and values with the new ones after them, and keeps the new ones (`new`) for the decoder to
+    write into the shared cache where it chooses. The inference-only Llama's interface (`update`, `get_seq_length`)."""
+
+    def __init__(self, cache: GrowingCache, rows: torch.Tensor):
+        self.cache, self.rows = cache, rows
+        self.new: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(cache.layers)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.cache.get_seq_length(layer_idx)
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int):
+        shared = self.cache.layers[layer_idx]
+        self.new[layer_idx] = (key_states, value_states)
+        return (torch.cat([shared.keys[self.rows], key_states], dim=2),
+                torch.cat([shared.values[self.rows], value_states], dim=2))
 
 
 @cache

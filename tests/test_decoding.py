@@ -131,6 +131,23 @@ def test_growing_cache_places_and_packs_rows():
     assert layer.keys.shape[:3] == (1, 2, 3) and layer.get_seq_length() == 3
 
 
+def test_cache_rows_read_some_rows_and_entries_fill_empty_columns():
+    """A forward of some rows reads their keys in place with the new ones after them (CacheRows); the new entries can
+    go into any columns of the shared cache (place_columns), in the order given."""
+    from irgmotion.reason.kv_cache import CacheRows, GrowingCache
+    cache = GrowingCache(1)
+    keys = torch.arange(3 * 2 * 4 * 2, dtype=torch.float).reshape(3, 2, 4, 2)
+    cache.update(keys, -keys, 0)
+    view = CacheRows(cache, torch.tensor([2, 0]))
+    new = torch.full((2, 2, 1, 2), 7.0)
+    k, v = view.update(new, -new, 0)
+    assert k.shape == (2, 2, 5, 2) and torch.equal(k[0, :, :4], keys[2]) and torch.equal(v[1, :, 4:], -new[1])
+    assert view.get_seq_length() == 4 and torch.equal(view.new[0][0], new)
+    cache.layers[0].place_columns(1, torch.tensor([3, 0]), view.new[0][0][0].expand(2, 2, 2), -new[0].expand(2, 2, 2))
+    assert torch.equal(cache.layers[0].keys[1, :, [0, 3]], torch.full((2, 2, 2), 7.0))
+    assert torch.equal(cache.layers[0].keys[1, :, 1:3], keys[1, :, 1:3])  # the other columns untouched
+
+
 def test_the_grammar_words_enter_in_few_forwards(bundle, monkeypatch):
     """Under the rule verdict the plan sentences and the rule's words are forced text: one row feeds them in a few
     forwards, so a trace takes far fewer forwards than it has tokens (the model writes well under two thirds)."""

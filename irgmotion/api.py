@@ -171,9 +171,10 @@ def applied_without_model(canonical: str) -> str | None:
 @dataclass
 class Steered:
     """The result of `MotionReasoner.steer`: the goal as the instruction updated it, the user's instruction, and the
-    refined motion; `canonical` is the instruction the model was given (the training grammar's, or the user's words
-    when they could not be read), `edits` what changed in the goal ("jump: count 2 -> 4"), `program` the updated
-    goal's action program (None when the words were passed on unchanged) and `warnings` what went wrong."""
+    new motion; `canonical` is the instruction the model was given (the training grammar's, or the user's words
+    when they could not be read), or names the edit steer made itself (`RETIMED`, `MIRRORED`;
+    `applied_without_model` says why), `edits` what changed in the goal ("jump: count 2 -> 4"), `program` the
+    updated goal's action program (None when the words were passed on unchanged) and `warnings` what went wrong."""
     goal: str
     instruction: str
     motion: Motion

@@ -425,7 +425,10 @@ async def steer(request: Request) -> JSONResponse:
     def work():
         steered = reasoner.steer(source.goal, source.features, instruction)
         made = steered.motion.features
-        return steered, (reasoner.assess(steered.goal, made) if made is not None else None)
+        if made is None:
+            return steered, None
+        # steer's own assessment of its motion against the updated goal, when it made one (as chat uses it)
+        return steered, steered.assessment if steered.assessment is not None else reasoner.assess(steered.goal, made)
 
     studio.requests["steer"] += 1
     steered, verdict = await studio.wait(studio.submit(lambda: studio.worker.call(work)), "steering")

@@ -97,6 +97,23 @@ def test_replaced_text_reaches_the_model_as_its_tokens(bundle):
     assert ctl.second == want
 
 
+def test_forced_text_through_transformers_class_equals_the_inference_forward(bundle):
+    """The forced rows' forward of their own takes a copy of their cache rows when the model is transformers' class
+    (it asks its cache more than the inference-only Llama): same continuations as the inference-only forward."""
+    from irgmotion.llm.model import MotionLLM
+    slow = MotionLLM.from_pretrained(bundle.root / "llm", fast=False)
+    assert not isinstance(slow.model, type(bundle.llm.model))
+    r = bundle.reasoner()
+    goals = ["a person jumps twice", "someone waves with the right hand", "a person kicks with the left leg"]
+    prompts = [bundle.llm.prompt(r._user(STAGE2_TEMPLATE, Goal_Caption=g)) for g in goals]
+    got = {}
+    for name, llm in (("fast", bundle.llm), ("slow", slow)):
+        ctl = _Rewriter(len(goals))
+        decode_segments(llm, prompts, [""] * len(goals), DecodeOptions(batch_size=2), StopRules(), ctl)
+        got[name] = (ctl.first, ctl.second)
+    assert got["slow"] == got["fast"]
+
+
 def test_sampling_is_seeded_and_stops_at_the_cap(bundle):
     r = bundle.reasoner()
     prompts = [bundle.llm.prompt(r._user("<Text2Motion_Template>", Goal_Caption="a person jumps twice"))] * 4

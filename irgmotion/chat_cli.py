@@ -58,7 +58,7 @@ def show_instruction_turn(turn, out) -> None:
         out(f"Told the model: {turn.canonical}")
     out(f"Goal now: {turn.goal}")
     size = f"{len(turn.tokens)} motion tokens" if turn.tokens else "no motion"
-    out(f"Refined motion: {size}")
+    out(f"{'Edited' if why else 'Refined'} motion: {size}")
     out(f"  Assessment: {turn.assessment or '(none)'}")
     out(f"  Level: {_level(turn.level)}")
     if turn.refinement:

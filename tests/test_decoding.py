@@ -37,9 +37,9 @@ def reference(bundle):
 @pytest.mark.parametrize("batch", [1, 8])
 def test_rule_verdict_traces_equal_the_pass_by_pass_loop(bundle, reference, batch):
     from irgmotion.reason.pipeline import Reasoner
-    # as before the batched decoder: a runaway motion span ends the trace, the model restates the goal itself
+    # as before the batched decoder: a runaway motion span ends the trace
     reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict="rule", select="best",
-                        close_runaway=False, restate_goal=False)
+                        close_runaway=False)
     got = reasoner.interleaved(reference["goals"], DecodeOptions(max_new_tokens=1400, batch_size=batch))
     assert [r.text for r in got] == reference["rule"]
 

@@ -245,21 +245,3 @@ def test_engine_builds_valid_annotations(corpus, tmp_path):
                       for i in range(4) if f"<Intermediate_Motion_{i}>" in c.motions]
             assert levels == sorted(levels) and all(lv < 3 for lv in levels)  # worst first, no perfect negatives
             assert c.text["<Assess_Goal_Motion>"]["refinement"] == NO_REFINEMENT
-
-
-def test_every_analysis_form_gives_back_the_goal_as_assessments_restate_it():
-    """analysis_order reads the goal's actions back from each form analyse_program writes: the restatement an
-    assessment opens with (describe_program), which the rule verdict's traces then take from the analysis."""
-    import random
-
-    import numpy as np
-
-    from irgmotion.data.synth.program import sample_program
-    from irgmotion.engine.programs import analyse_program, analysis_order, describe_program
-    rng = np.random.default_rng(0)
-    for i in range(60):
-        program = sample_program(rng)
-        for analysis in analyse_program(program, random.Random(i), n=5):
-            assert analysis_order(analysis) == describe_program(program), analysis
-    assert analysis_order("The motion is nice.") is None
-    assert analysis_order("Key aspects: (2) jump. The motion mainly involves the legs.") is None

@@ -198,16 +198,3 @@ def test_a_motion_made_again_keeps_its_first_description(monkeypatch):
     assert not result.trace.finished
     assert any("kept its first description" in w for w in result.warnings)
     assert any("repeated an earlier motion" in w for w in result.warnings)
-
-
-def test_the_assessment_restates_the_goal_from_the_analysis():
-    """After a motion the grammar opens the assessment; with restate_goal the restatement is the analysis's, so every
-    round is judged against the goal as the model read it once."""
-    from irgmotion.reason.pipeline import _grammar_after
-    text = ("<think>[plan]x[/plan]\n[analyze]The goal has 2 parts: squat 3 times, then jump forward twice. The order "
-            "and the details of each part matter.[/analyze]\n[plan]y[/plan]\n[generate]<Motion><Motion_1></Motion>")
-    assert _grammar_after(text, True).endswith(
-        "[assess]Assessment: The goal asks for: squat 3 times, then jump forward twice. The motion shows:")
-    assert _grammar_after(text, False).endswith("[assess]Assessment:")
-    unreadable = text.replace("The goal has 2 parts", "The goal is")
-    assert _grammar_after(unreadable, True).endswith("[assess]Assessment:")

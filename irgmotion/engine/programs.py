@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import random
-import re
 
 from ..data.synth.actions import ACTIONS, UPPER_ACTIONS
 from ..data.synth.program import Action, Program
@@ -395,30 +394,6 @@ def _perturb(prog: Program, kind: str, rng: random.Random) -> Program | None:
                      and (s.category == "upper") == (acts[i].name in UPPER_ACTIONS)]
         return _replace_action(prog, i, Action(rng.choice(same_kind), {}))
     raise ValueError(f"unknown perturbation {kind!r}; choose from {', '.join(PERTURBATIONS)}")
-
-
-_ANALYSIS_ORDER = [re.compile(p) for p in (
-    r"The goal has \d+ parts?: (.*)\. The order and the details of each part matter\.",
-    r"To match the goal the body must (.*)\. Each action should be clearly visible",
-    r"A correct motion will (.*), in exactly this order, without extra actions\.",
-    r"The critical elements are the actions? .*?; concretely: (.*)\.$")]
-_ANALYSIS_ASPECTS = re.compile(r"Key aspects: (.*)\. The motion mainly involves the ")
-
-
-def analysis_order(analysis: str) -> str | None:
-    """The goal's actions in order (", then "-joined phrases, as an assessment restates the goal) from an analysis
-    that `analyse_program` wrote in one of its forms; None for any other text."""
-    analysis = analysis.strip()
-    for pattern in _ANALYSIS_ORDER:
-        found = pattern.search(analysis)
-        if found:
-            return found.group(1)
-    found = _ANALYSIS_ASPECTS.search(analysis)
-    if found:
-        steps = found.group(1).split("; ")
-        if all(re.match(rf"\({i + 1}\) ", step) for i, step in enumerate(steps)):
-            return ", then ".join(step.split(") ", 1)[1] for step in steps)
-    return None
 
 
 def analyse_program(prog: Program, rng: random.Random, n: int = 4) -> list[str]:

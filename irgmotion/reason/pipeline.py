@@ -10,7 +10,6 @@ import numpy as np
 
 from ..engine.assessment import level_of
 from ..engine.descriptions import DESCRIBED, rule_verdict, small_in_checks
-from ..engine.programs import analysis_order
 from ..llm.model import MotionLLM
 from ..llm.templates import NO_REFINEMENT, STAGE2_TEMPLATE, TEMPLATES
 from ..llm.trace import (PLAN_ANALYZE, PLAN_ASSESS, PLAN_FINISH, PLAN_GENERATE, PLAN_REFINE, THINK_END, THINK_START,
@@ -127,24 +126,13 @@ def choose_round(trace: ParsedTrace, select: str = "last") -> int | None:
     return max(rounds, key=lambda k: (stated(k), tie * k))
 
 
-def _grammar_after(text: str, restate_goal: bool) -> str | None:
-    """The grammar's words that follow a part the model ended at its analysis or at a motion, or None. After a
-    motion, with `restate_goal`, the assessment's restatement of the goal is the trace's own analysis (as in every
-    training trace: both are the goal program's description), so that the rule judges every round against the goal
-    the model read once; the model then writes what the motion shows."""
+def _grammar_after(text: str) -> str | None:
+    """The grammar's words that follow a part the model ended at its analysis or at a motion, or None."""
     if text.endswith(_ANALYZE_END) and MOTION_START not in text:
         return _AFTER_ANALYSIS
     if text.endswith(MOTION_END) and text.rfind("[assess]") < text.rfind(MOTION_START):
-        return _AFTER_MOTION + (_restatement(text) if restate_goal else "")
+        return _AFTER_MOTION
     return None
-
-
-def _restatement(text: str) -> str:
-    """" The goal asks for: X. The motion shows:" with X read from the trace's analysis ("" when it has none of the
-    engine's forms)."""
-    opened, closed = text.find("[analyze]"), text.find(_ANALYZE_END)
-    order = analysis_order(text[opened + len("[analyze]"):closed]) if 0 <= opened < closed else None
-    return f" The goal asks for: {order}. The motion shows:" if order else ""
 
 
 def _repeats_a_motion(text: str) -> bool:
@@ -180,8 +168,7 @@ class _RuleTraces:
         ids, _ = string_to_motion(text[opened:], self.r.llm.codebook_size)
         if len(ids) < self.r.max_motion_tokens:
             return None
-        return text[:opened] + motion_to_string(ids[: self.r.max_motion_tokens]) + _AFTER_MOTION + (
-            _restatement(text) if self.r.restate_goal else "")
+        return text[:opened] + motion_to_string(ids[: self.r.max_motion_tokens]) + _AFTER_MOTION
 
     def limit(self, i: int) -> int | None:
         """Tokens the model may write in trace i's next part (~300 with the analysis), or None: it is done."""
@@ -200,7 +187,7 @@ class _RuleTraces:
         stop, notes = self.stop, self.notes[i]
         text = (self.texts[i] + cont).rstrip(" ")
         self.used[i] += self._tokens(cont)
-        grammar = _grammar_after(text, self.r.restate_goal)
+        grammar = _grammar_after(text)
         if grammar is not None:
             # the model's words count against the budget; the grammar's too, as when the model wrote them
             self.used[i] += self._tokens(grammar)
@@ -277,7 +264,7 @@ class _RuleTraces:
 
 class Reasoner:
     def __init__(self, llm: MotionLLM, vq: MotionTokenizer, assessment_style: str | None = None,
-                 verdict: str = "model", select: str = "last", close_runaway: bool = True, restate_goal: bool = True):
+                 verdict: str = "model", select: str = "last", close_runaway: bool = True):
         """`assessment_style` names the wording the model's assessments were trained on (the bundle's manifest
         records it); the "rule" verdict needs it."""
         if llm.codebook_size != vq.codebook_size:
@@ -294,9 +281,6 @@ class Reasoner:
         # rule verdict: a runaway motion span is closed at the cap and assessed (False: the trace ends there, as
         # before the batched decoder)
         self.close_runaway = close_runaway
-        # rule verdict: each assessment restates the goal as the trace's analysis states it (False: the model writes
-        # the restatement, as before)
-        self.restate_goal = restate_goal
         self.goal_reader = GoalReader.for_llm_dir(getattr(llm, "directory", None))
         # The datasets' longest motion is 196 frames; a span that never closes is cut there.
         self.max_motion_tokens = 196 // vq.unit_length

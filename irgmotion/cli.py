@@ -488,7 +488,7 @@ def entry() -> None:
     import threading
     code = main()
     quick = next((a for a in sys.argv[1:] if not a.startswith("-")), None) in QUICK_EXIT_COMMANDS
-    if not quick or any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    if not quick or any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
     atexit._run_exitfuncs()  # logging's flush, temporary directories' cleanup
     for stream in (sys.stdout, sys.stderr):

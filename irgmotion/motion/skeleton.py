@@ -152,7 +152,6 @@ def skeleton_for_dim(dim: int) -> SkeletonSpec | None:
     return None
 
 
-
 def mirror_twins(spec: SkeletonSpec) -> list[int]:
     """For each joint, the index of its mirror twin (left_hip <-> right_hip, KIT's LS <-> RS; itself on the midline)."""
     names = spec.joint_names

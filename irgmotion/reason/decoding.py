@@ -5,8 +5,9 @@ segment per part the model writes, with the rule's words in between). A row's se
 string, the n-th occurrence of a token, a motion span past its cap, or its token limit; a controller then says
 what the row's text is now (the rule replaces the model's check list with its verdict and the plan sentence);
 the decoder re-tokenizes that text, drops from the cache what no longer belongs (masked, not recomputed), and
-feeds the new tokens as forced tokens in the same steps the other rows decode. Rows that end leave the batch;
-prompts are batched by length. The key/value cache grows in place (kv_cache.GrowingLayer).
+feeds the new tokens as forced tokens: a row's forced chunk in a forward of that row alone, written into columns it
+leaves empty, while the other rows decode one token each. Rows that end leave the batch; prompts are batched by
+length. The key/value cache grows in place (kv_cache.GrowingLayer).
 
 Greedy outputs equal transformers' `generate` on the same prompts token for token (tests/test_decoding.py);
 beam search goes through `generate` (generate_reference.py). Greedy decoding imports no transformers (about a second of

@@ -29,9 +29,9 @@ _ANALYZE_END = "[/analyze]"
 # The trace grammar's fixed words (llm/trace.py) between the parts the model writes. Under the rule verdict they enter
 # as forced tokens, a whole sentence in one forward, instead of being decoded one token per step.
 _OPENING = THINK_START + plan_text(PLAN_ANALYZE) + "[analyze]"
-_AFTER_ANALYSIS = "\n" + plan_text(PLAN_GENERATE) + "[generate]" + MOTION_START
+_OPEN_MOTION = "[generate]" + MOTION_START
+_AFTER_ANALYSIS = "\n" + plan_text(PLAN_GENERATE) + _OPEN_MOTION
 _AFTER_MOTION = "[/generate]\n" + plan_text(PLAN_ASSESS) + "[assess]Assessment:"
-_NEXT_ROUND = plan_text(PLAN_REFINE) + "[generate]" + MOTION_START
 
 
 class PromptInputError(ValueError):
@@ -146,11 +146,14 @@ class _RuleTraces:
     check list (or a closed assessment, or the end of its reasoning); the rule then writes the verdict, the
     refinement and the next plan sentence, or ends the trace."""
 
-    def __init__(self, reasoner: "Reasoner", texts: list[str], budget: int, max_rounds: int):
+    def __init__(self, reasoner: "Reasoner", texts: list[str], budget: int, max_rounds: int, counted: bool = False):
+        """`counted`: the start texts stand for what the model would have written, so they count against the
+        budget (the grammar's opening); otherwise they are given (a spliced first motion) and do not."""
         self.r, self.budget, self.max_rounds = reasoner, budget, max_rounds
         self.texts = list(texts)
         self.notes: list[list[str]] = [[] for _ in texts]
-        self.used = [0] * len(texts)  # tokens of each trace so far, the model's and the rule's
+        # tokens of each trace so far, the model's and the rule's
+        self.used = [self._tokens(t) for t in texts] if counted else [0] * len(texts)
         self.parts = [0] * len(texts)
         self.stop = _CHECK if reasoner.assessment_style == "aligned" else _LEVEL
         # per trace: each motion (its token text) -> how the model first described it
@@ -254,8 +257,8 @@ class _RuleTraces:
             self.texts[i] = text + plan_text(PLAN_FINISH) + THINK_END
             return None
         if n_motions < self.max_rounds:
-            self.used[i] += self._tokens(_NEXT_ROUND[len(plan_text(PLAN_REFINE)):])
-            text += _NEXT_ROUND
+            self.used[i] += self._tokens(_OPEN_MOTION)  # as when the model wrote it (the plan never counted)
+            text += plan_text(PLAN_REFINE) + _OPEN_MOTION
             self.texts[i] = text
             return text
         self.texts[i] = text
@@ -320,13 +323,12 @@ class Reasoner:
 
     def _rule_loop(self, prompts: list[str], texts: list[str], opts: DecodeOptions,
                    max_rounds: int, counted: bool = False) -> tuple[list[str], list[list[str]]]:
-        """Decode traces part by part: the model writes up to its check list ("... The motion shows: Y. Check:"),
-        the rule writes the verdict and the refinement from its two descriptions, and the model continues with the
-        next motion. All traces decode in one batched pass (the rule's words enter as forced tokens). Returns the
-        continuations and per-trace notes."""
-        rule = _RuleTraces(self, texts, opts.max_new_tokens, max_rounds)
-        if counted:  # the texts stand for what the model would have written: they count against the budget
-            rule.used = [rule._tokens(t) for t in texts]
+        """Decode traces part by part: the model writes its analysis, each motion, and each assessment up to its
+        check list ("... The motion shows: Y. Check:"); between them the grammar's fixed words follow, and after the
+        check list the rule writes the verdict and the refinement from the two descriptions. All traces decode in
+        one batched pass (the grammar's and the rule's words enter as forced tokens). Returns the continuations and
+        per-trace notes."""
+        rule = _RuleTraces(self, texts, opts.max_new_tokens, max_rounds, counted)
         # aligned: the rule takes over after the two descriptions; slots: after the model's check list, whose sizes
         # it reads. The analysis and each motion end a part too: the grammar's words that follow them are forced.
         rules = StopRules(stop_after_token=(self.llm.motion_end_id, 1),

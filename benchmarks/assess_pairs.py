@@ -47,11 +47,13 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=1000)
     ap.add_argument("--bundle", type=Path, default=None)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--perception", choices=("describer", "model"), default=None,
+                    help="who writes what each motion shows (default: the bundle's describer where it has one)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "assess_pairs.json")
     args = ap.parse_args()
     check_engine_build(args.engine_test)
-    reasoner = MotionReasoner.from_pretrained(args.bundle)
+    reasoner = MotionReasoner.from_pretrained(args.bundle, perception=args.perception)
     reasoner.batch_size = args.batch_size
     texts, motions, truth = held_out(args.engine_test, reasoner.bundle.vq, args.pairs, args.seed)
     started = time.perf_counter()
@@ -63,7 +65,8 @@ def main() -> None:
     cosine = [s["similarity"] for s in sims] if sims else None
     scored = [(r["score"], c, t) for r, c, t in zip(rows, cosine or [None] * len(rows), truth) if r["score"] is not None]
     report = {
-        "pairs": len(rows), "verdict": reasoner.verdict, "batch_size": args.batch_size,
+        "pairs": len(rows), "verdict": reasoner.verdict, "perception": reasoner.reasoner.perception,
+        "batch_size": args.batch_size,
         "seconds": round(seconds, 2), "pairs_per_second": round(len(rows) / seconds, 2),
         "level_agreement": hits / len(rows), "level_agreement_ci95": wilson_interval(hits, len(rows)),
         "no_level": sum(lv is None for lv in levels),
@@ -81,7 +84,7 @@ def main() -> None:
                                                                   [t for _, _, t in scored]).statistic)
     lo, hi = report["level_agreement_ci95"]
     print(f"{len(rows)} pairs assessed in {seconds:.1f} s ({report['pairs_per_second']} pairs/s, batch "
-          f"{args.batch_size}, {reasoner.verdict} verdict)")
+          f"{args.batch_size}, {reasoner.verdict} verdict, perception: {reasoner.reasoner.perception})")
     print(f"level agreement with the engine's level: {report['level_agreement']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
           f"no level stated: {report['no_level']}")
     print("per true level: " + ", ".join(f"{k}: {v:.3f}" for k, v in report["per_level_agreement"].items()))

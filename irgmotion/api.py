@@ -201,25 +201,28 @@ def _per_goal(value, n: int, what: str, check) -> list:
 
 class MotionReasoner:
     """A bundle's models behind one object. `verdict` ("rule" or "model"; default: rule where the bundle's
-    assessment style allows it) and `select` ("best", "best-earliest", "last") are those of `irgmotion generate`;
-    they apply to `generate`, and the verdict to `assess` too."""
+    assessment style allows it), `select` ("best", "best-earliest", "last") and `perception` ("describer": the
+    bundle's motion describer writes what each motion shows, the default where it has one under the rule verdict;
+    "model": the LLM) are those of `irgmotion generate`; they apply to `generate`, the verdict and perception to
+    `assess` too."""
 
     def __init__(self, bundle, verdict: str | None = None, select: str | None = None, max_rounds: int = 6,
-                 batch_size: int = 32):
+                 batch_size: int = 32, perception: str | None = None):
         _check_rounds(max_rounds)
         self.bundle = bundle
-        self.reasoner = bundle.reasoner(verdict, select)
+        self.reasoner = bundle.reasoner(verdict, select, perception)
         self.max_rounds, self.batch_size = max_rounds, batch_size
         self._evaluator = None
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, verdict: str | None = None, select: str | None = None,
-                        max_rounds: int = 6, device: str = "cpu") -> MotionReasoner:
+                        max_rounds: int = 6, device: str = "cpu", perception: str | None = None) -> MotionReasoner:
         """Load a bundle directory (default: the one embedded in the package) offline, onto `device`: "cpu",
         "cuda", "cuda:N", "mps" or "auto" (cuda, else mps, else cpu); ValueError when this machine lacks it."""
         from .devices import resolve_device
         from .reason.bundle import load_bundle
-        return cls(load_bundle(path, device=resolve_device(device)), verdict, select, max_rounds)
+        return cls(load_bundle(path, device=resolve_device(device)), verdict, select, max_rounds,
+                   perception=perception)
 
     @property
     def verdict(self) -> str:
@@ -321,7 +324,7 @@ class MotionReasoner:
         parsed.pop("warnings")
         return Motion(result.goal, feats, joints, rounds, k, result.text,
                       trace.analysis, trace.finished, list(result.warnings), self.verdict, self.select, seconds,
-                      {"mode": result.mode, **parsed})
+                      {"mode": result.mode, "perception": self.reasoner.perception, **parsed})
 
     # ---- single-step tasks ---------------------------------------------------------------------
     def assess(self, texts, motions):

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from .cli import CLIError, _check_suffix, load_reasoner
-from .cliargs import add_device_argument
+from .cliargs import add_device_argument, add_perception_argument
 from .reason.options import VERDICTS
 
 
@@ -94,7 +94,7 @@ def cmd_assess(args) -> int:
         f, w = _motion(path, f"{args.pairs}:{n}" if n else str(path))
         feats.append(f)
         notes.append(w)
-    reasoner = load_reasoner(args.bundle, args.verdict, device=args.device)
+    reasoner = load_reasoner(args.bundle, args.verdict, device=args.device, perception=args.perception)
     texts = [text for _, text, _, _ in pairs]
     rows = reasoner.assess(texts, feats)
     similarity = reasoner.similarity(texts, feats) or [None] * len(rows)
@@ -138,6 +138,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--verdict", choices=VERDICTS, default=None,
                    help="rule (default where the bundle allows it): the level and refinement follow from the model's "
                         "two descriptions by the engine's rule; model: the model's own verdict and instruction")
+    add_perception_argument(p)
     add_device_argument(p)
     p.set_defaults(func=cmd_assess)
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .cli import CLIError, load_reasoner
-from .cliargs import add_device_argument
+from .cliargs import add_device_argument, add_perception_argument
 from .reason.options import VERDICTS
 
 HELP = """commands:
@@ -172,7 +172,7 @@ def cmd_chat(args) -> int:
                 check_output_path(path)
             except OutputPathError as exc:
                 raise CLIError(f"--session {exc}") from None
-    reasoner = load_reasoner(args.bundle, args.verdict, device=args.device)
+    reasoner = load_reasoner(args.bundle, args.verdict, device=args.device, perception=args.perception)
     if resume:
         try:
             session = ChatSession.load(reasoner, args.session)
@@ -214,5 +214,6 @@ def add_parsers(sub) -> None:
     p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
     p.add_argument("--verdict", choices=VERDICTS, default=None,
                    help="rule (default where the bundle allows it) or model, as for generate")
+    add_perception_argument(p)
     add_device_argument(p)
     p.set_defaults(func=cmd_chat)

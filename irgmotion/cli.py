@@ -18,6 +18,7 @@ from .cliargs import (  # noqa: F401 (CLIError and EXIT_BAD_INPUT are part of th
     CLIError,
     OneLineParser,
     add_device_argument,
+    add_perception_argument,
     nonnegative_float,
     port,
     positive_float,
@@ -211,7 +212,8 @@ def _write_generation(folder: Path, motion, render: str | None) -> list[str]:
                        "try --format gif or --no-render") from None
 
 
-def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str | None = None, device: str = "cpu"):
+def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str | None = None, device: str = "cpu",
+                  perception: str | None = None):
     """The API object over a bundle, for a command: a bad bundle or a verdict it cannot take is one clear line.
     `device`: a resolved device string (the --device flag resolves it while the arguments are parsed)."""
     from .api import MotionReasoner
@@ -224,7 +226,10 @@ def load_reasoner(bundle_dir: str | None, verdict: str | None, select: str | Non
     if verdict == "rule" and bundle.assessment_style not in RULE_STYLES:
         raise CLIError(f"--verdict rule needs a bundle whose assessments are in the {' or '.join(RULE_STYLES)} style; "
                        f"{bundle.root / 'manifest.json'} records {bundle.assessment_style!r}; use --verdict model")
-    return MotionReasoner(bundle, verdict, select)
+    try:
+        return MotionReasoner(bundle, verdict, select, perception=perception)
+    except ValueError as exc:  # --perception describer on a bundle without one, or under the model's verdict
+        raise CLIError(f"--perception {perception}: {exc}") from None
 
 
 def _check_generate_flags(args) -> None:
@@ -260,7 +265,7 @@ def cmd_generate(args) -> int:
     _check_generate_flags(args)
     overwrite = getattr(args, "overwrite", False)
     out = _generate_destination(args.out, overwrite)
-    reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device)
+    reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device, args.perception)
     motion = reasoner.generate(goal, max_rounds=args.max_rounds, sample=args.sample, seed=args.seed,
                                temperature=args.temperature, max_new_tokens=args.max_new_tokens)
     print(f"Goal: {goal}")
@@ -299,7 +304,7 @@ def _generate_batch(args) -> int:
     _check_generate_flags(args)
     overwrite = getattr(args, "overwrite", False)
     out = _generate_destination(args.out, overwrite, marker="index.jsonl")
-    reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device)
+    reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device, args.perception)
     if not args.sample and any(p.seed is not None for p in prompts):
         print(f"note: {args.prompts} gives seeds; they apply with --sample only (decoding is greedy)")
     motions = reasoner.generate([p.text for p in prompts], sample=args.sample,
@@ -361,7 +366,7 @@ def cmd_serve(args) -> int:
         if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
             print(f"warning: --host {args.host} listens beyond this machine; the studio has no authentication",
                   file=sys.stderr)
-        reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device)
+        reasoner = load_reasoner(args.bundle, args.verdict, args.select, args.device, args.perception)
         reasoner.max_rounds = args.max_rounds
         serve(reasoner, sock, warmup=not args.no_warmup, batch_window=args.batch_window_ms / 1000,
               timeout=args.timeout, max_results=args.max_results)
@@ -422,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--select", choices=SELECTIONS, default=DEFAULT_SELECT,
                    help="the answer: best-earliest (default) = the round with the best assessed level, ties to the "
                         "earliest; best = ties to the latest; last = the last motion")
+    add_perception_argument(p)
     p.add_argument("--format", choices=("gif", "mp4"), default="gif")
     p.add_argument("--no-render", action="store_true")
     p.add_argument("--overwrite", action="store_true",
@@ -436,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", default=None, help="bundle directory (default: the embedded one)")
     p.add_argument("--verdict", choices=VERDICTS, default=None, help="as for generate")
     p.add_argument("--select", choices=SELECTIONS, default=DEFAULT_SELECT, help="as for generate")
+    add_perception_argument(p)
     p.add_argument("--max-rounds", type=studio_rounds, default=3,
                    help="generations per goal when a request names none (at most 10, as a request may ask)")
     p.add_argument("--timeout", type=positive_float, default=120.0, help="seconds a request may take, queue included")
@@ -457,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_tokenizer_parsers(sub)
     add_engine_parsers(sub)
     add_train_parsers(sub)
+    from .perception.cli import add_parsers as add_perception_parsers
+    add_perception_parsers(sub)
     from .bench.commands import add_parsers as add_bench_parsers
     add_bench_parsers(sub)
     from .pipeline import add_parsers as add_pipeline_parsers

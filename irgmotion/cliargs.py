@@ -120,6 +120,14 @@ def device(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_perception_argument(parser: argparse.ArgumentParser) -> None:
+    """The one `--perception` flag of the commands that judge motions (args.perception: None = the bundle's default)."""
+    from .reason.options import PERCEPTIONS
+    parser.add_argument("--perception", choices=PERCEPTIONS, default=None,
+                        help="under the rule verdict, who writes what each motion shows: describer (default where the "
+                             "bundle has one: a model trained on that one task) or model (the LLM itself)")
+
+
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
     """The one `--device` flag every command that runs a model takes (args.device: the resolved device string)."""
     parser.add_argument("--device", type=device, default="auto", metavar="{auto,cpu,cuda,mps}",

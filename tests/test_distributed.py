@@ -236,6 +236,6 @@ def test_bench_shard_on_two_processes_equals_one(tmp_path):
     one = json.loads((tmp_path / "one" / "r.json").read_text())
     two = json.loads((tmp_path / "two" / "r.json").read_text())
     assert two == one
-    assert one["freeform"]["rule"]["prompts"] == 2
+    assert one["freeform"]["rule verdict"]["prompts"] == 2
     assert writes(tmp_path / "writes", 1) == set()
     assert out.count("# Benchmark results") == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 from ..cliargs import add_device_argument, nonnegative_int, positive_int, seed
-from ..reason.options import VERDICTS
+from ..reason.options import PERCEPTIONS, VERDICTS
 
 
 def _lazy(target: str):
@@ -36,6 +36,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--only-llm", action="store_true", help="score only the --llm (and --stage1) rows")
     p.add_argument("--verdict", action="append", choices=VERDICTS,
                    help="stage-2 rows under this verdict (repeat for several; default: model and rule)")
+    p.add_argument("--perception", action="append", choices=PERCEPTIONS,
+                   help="under the rule verdict, who describes the motions: describer (the bundle's motion describer, "
+                        "where it has one), model (the LLM); repeat for both (the default)")
     p.add_argument("--compositional", type=nonnegative_int, default=0,
                    help="also score this many clips of the compositional split (unseen chains of 2-4 actions)")
     p.add_argument("--freeform", type=nonnegative_int, default=0,

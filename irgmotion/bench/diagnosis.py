@@ -27,7 +27,8 @@ from ..evaluator import load_evaluator
 from ..fileio import write_text
 from ..llm.trace import is_no_refinement
 from ..reason.decoding import DecodeOptions
-from ..reason.pipeline import RULE_STYLES, VERDICTS, Reasoner
+from ..reason.pipeline import RULE_STYLES, VERDICTS, Reasoner  # noqa: F401 (Reasoner: diagnose_verdict's argument)
+from .judges import judge_label, judges
 from .stage1 import check_engine_build, description_errors, held_out_pairs, wilson_interval
 
 _PREFIX = re.compile(r"^(please |to fix it, )", re.IGNORECASE)
@@ -103,10 +104,11 @@ def run_diagnosis(bundle_dir, engine_test, evaluator, pairs: int = 300, seed: in
     opts = DecodeOptions(max_new_tokens=640, batch_size=batch_size)
     report = {"bundle": str(bundle_dir), "engine_test": str(engine_test), "evaluator": str(evaluator),
               "assessment_style": bundle.assessment_style, "verdicts": {}}
-    for verdict in verdicts:
-        log(f"{verdict} verdict: {len(cands)} held-out pairs")
-        reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict)
-        report["verdicts"][verdict] = diagnose_verdict(reasoner, cands, motions, ev, opts)
+    for verdict, perception in judges(bundle, verdicts):
+        label = judge_label(verdict, perception)
+        log(f"{label}: {len(cands)} held-out pairs")
+        reasoner = bundle.reasoner(verdict, "last", perception)
+        report["verdicts"][label] = diagnose_verdict(reasoner, cands, motions, ev, opts)
     return report
 
 
@@ -130,7 +132,7 @@ def diagnosis_markdown(report: dict, command: str) -> str:
              f"Produced by `{command}`. The bundle's model gets a held-out candidate motion as its first motion "
              f"(assessment style `{report['assessment_style']}`) and continues for one refinement. Each cell: share "
              "(95% Wilson interval, pairs counted).", "",
-             "| step | " + " | ".join(f"{v} verdict" for v in verdicts) + " |", "|---|" + "---|" * len(verdicts)]
+             "| step | " + " | ".join(verdicts) + " |", "|---|" + "---|" * len(verdicts)]
     for section, key, title in _ROWS:
         cells = []
         for v in verdicts:
@@ -138,12 +140,12 @@ def diagnosis_markdown(report: dict, command: str) -> str:
             cells.append("–" if not m or m["rate"] is None else
                          f"{m['rate']:.3f} ({m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}, n={m['n']})")
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
-    first = report["verdicts"][verdicts[0]] if verdicts else {}
-    errors = first.get("perception", {}).get("motion_description_errors")
-    if errors:  # the descriptions come before the verdict: the same under every verdict
-        lines += ["", "Wrong descriptions of the motion, by the slot they miss (share of all pairs; the engine's "
-                  "comparison of the described program against the true one; a pair may miss several): " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in errors.items()) + "."]
+    for v in verdicts:  # the descriptions come before the verdict: one line per perception
+        errors = report["verdicts"][v].get("perception", {}).get("motion_description_errors")
+        if errors and (v == verdicts[0] or "describer" in v):
+            lines += ["", f"Wrong descriptions of the motion ({v}), by the slot they miss (share of all pairs; the "
+                      "engine's comparison of the described program against the true one; a pair may miss several): "
+                      + ", ".join(f"{k} {x:.3f}" for k, x in errors.items()) + "."]
     return "\n".join(lines) + "\n"
 
 

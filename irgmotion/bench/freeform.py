@@ -22,6 +22,7 @@ from ..data.synth import caption_program, render_program
 from ..motion.features import features_to_joints, joints_to_features
 from ..reason.decoding import DecodeOptions
 from ..reason.pipeline import Reasoner
+from .judges import judge_label
 from .kinematic import check_motion
 
 PROMPTS = Path(__file__).with_name("freeform_prompts.jsonl")
@@ -72,7 +73,8 @@ def tokenizer_ceiling(reasoner: Reasoner, items: list[dict], seed: int = 0) -> l
 
 
 def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, stage1_llm=None,
-                 limit: int | None = None, log=print, references: bool = True, seed: int = 0, procs=None) -> dict:
+                 limit: int | None = None, log=print, references: bool = True, seed: int = 0, procs=None,
+                 perception: str = "model") -> dict:
     """Pass rates of each row on the prompt set, overall and per writing style; `references` adds the
     tokenizer ceiling and the canonical-caption rows. `procs` (irgmotion.distributed.Processes): the prompts of
     every reasoning call split over a launch's processes, the results gathered back in order."""
@@ -81,7 +83,8 @@ def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, sta
     items = load_prompts(limit=limit, seed=seed)
     texts = [it["text"] for it in items]
     rows: dict[str, list[bool]] = {}
-    reasoner = Reasoner(bundle.llm, bundle.vq, bundle.assessment_style, verdict=verdict, select="best")
+    reasoner = bundle.reasoner(verdict, "best", perception)
+    verdict = judge_label(verdict, perception)
     if references:
         rows["Reference: the program rendered, through the tokenizer"] = tokenizer_ceiling(reasoner, items)
     if stage1_llm is not None:
@@ -91,24 +94,24 @@ def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, sta
         res = procs.map(lambda t: s1.direct(t, s1_opts), texts)
         rows["Stage-1 direct"] = [motion_passes(s1, r.final_motion, it) for r, it in zip(res, items)]
     if references:
-        log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on canonical captions of the same programs")
+        log(f"free-form prompts: interleaved reasoning ({verdict}) on canonical captions of the same programs")
         canon = procs.map(lambda t: reasoner.interleaved(t, opts, max_rounds), canonical_captions(items))
         rows["Reference: canonical caption, stage-2 first motion"] = [
             motion_passes(reasoner, r.first_motion, it) for r, it in zip(canon, items)]
-        rows[f"Reference: canonical caption, stage-2 best assessed motion ({verdict} verdict)"] = [
+        rows[f"Reference: canonical caption, stage-2 best assessed motion ({verdict})"] = [
             motion_passes(reasoner, r.answer_motion, it) for r, it in zip(canon, items)]
-    log(f"free-form prompts: interleaved reasoning ({verdict} verdict) on {len(items)} prompts")
+    log(f"free-form prompts: interleaved reasoning ({verdict}) on {len(items)} prompts")
     res = procs.map(lambda t: reasoner.interleaved(t, opts, max_rounds), texts)
     rows["Stage-2 first motion"] = [motion_passes(reasoner, r.first_motion, it) for r, it in zip(res, items)]
-    rows[f"Stage-2 final motion ({verdict} verdict)"] = [motion_passes(reasoner, r.final_motion, it)
+    rows[f"Stage-2 final motion ({verdict})"] = [motion_passes(reasoner, r.final_motion, it)
                                                         for r, it in zip(res, items)]
     for select in ("best", "best-earliest"):
         for r in res:
             r.select = select
-        rows[f"Stage-2 {select} assessed motion ({verdict} verdict)"] = [
+        rows[f"Stage-2 {select} assessed motion ({verdict})"] = [
             motion_passes(reasoner, r.answer_motion, it) for r, it in zip(res, items)]
     first = rows["Stage-2 first motion"]
-    final = rows[f"Stage-2 final motion ({verdict} verdict)"]
+    final = rows[f"Stage-2 final motion ({verdict})"]
     return {"prompts": len(items), "verdict": verdict, "rows": {k: _rates(v, items) for k, v in rows.items()},
             "first_vs_final": {"fixed": sum(not a and b for a, b in zip(first, final)),
                                "broken": sum(a and not b for a, b in zip(first, final))},
@@ -117,7 +120,7 @@ def run_freeform(bundle, opts: DecodeOptions, max_rounds: int, verdict: str, sta
 
 def freeform_markdown(part: dict) -> list[str]:
     styles = sorted({s for row in part["rows"].values() for s in row["by_style"]})
-    lines = [f"## Free-form prompts, {part['verdict']} verdict: kinematic checker pass rate "
+    lines = [f"## Free-form prompts, {part['verdict']}: kinematic checker pass rate "
              f"({part['prompts']} held-out prompts)", "",
              "| row | pass rate | " + " | ".join(styles) + " |", "|---|---|" + "---|" * len(styles)]
     for name, row in part["rows"].items():

@@ -27,9 +27,10 @@ from ..evaluator.protocol import Generated, evaluate
 from ..fileio import write_text
 from ..llm.model import MotionLLM
 from ..reason.decoding import DecodeOptions
-from ..reason.options import RULE_STYLES, SELECTIONS, VERDICTS
+from ..reason.options import PERCEPTIONS, RULE_STYLES, SELECTIONS, VERDICTS
 from ..reason.pipeline import Reasoner, choose_round
 from .freeform import freeform_markdown, load_prompts, run_freeform
+from .judges import judge_label, judges
 
 COLUMNS = (("top1", "R@1"), ("top2", "R@2"), ("top3", "R@3"), ("fid", "FID"), ("mm_dist", "MM-Dist"),
            ("diversity", "Diversity"))
@@ -52,6 +53,7 @@ class BenchConfig:
     out: str = "docs/results"
     bundle_rows: bool = True  # the stage-2 rows of the bundle's own LLM (and the robustness and random rows)
     verdicts: tuple = VERDICTS  # stage-2 rows under each verdict
+    perceptions: tuple = PERCEPTIONS  # under the rule verdict: the LLM's perception, the bundle's describer
     compositional: int = 0  # clips of the compositional split (unseen chains of 2-4 actions); 0 skips it
     freeform: int = 0  # free-form prompts judged by the kinematic checker (bench.freeform); 0 skips them
     standard: bool = True  # the standard test split (off: only the compositional and free-form sections)
@@ -99,37 +101,39 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
     """Stage-2 first motion, then the last and the best-assessed motion under each verdict; with
     `robustness`, the random-first-motion test (under the last verdict) and the random floor."""
     latency, style = {}, bundle.assessment_style
-    verdicts = [v for v in cfg.verdicts if v == "model" or style in RULE_STYLES]
-    for verdict in verdicts:
-        reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict=verdict, select="best")
-        log(f"stage 2 ({verdict} verdict): interleaved reasoning on {len(ids)} goals")
+    pairs_of_judges = judges(bundle, cfg.verdicts, cfg.perceptions)
+    for verdict, perception in pairs_of_judges:
+        reasoner = bundle.reasoner(verdict, "best", perception)
+        verdict = judge_label(verdict, perception)
+        log(f"stage 2 ({verdict}): interleaved reasoning on {len(ids)} goals")
         res, secs = timed(lambda: cfg.procs.map(lambda c: reasoner.interleaved(c, opts, cfg.max_rounds), captions))
         pairs = list(zip(ids, res))
         if "Stage-2 first motion" not in rows:
             first, counts = _motions(reasoner, pairs, "first_motion")
             rows["Stage-2 first motion"] = (first, [1] * len(ids), secs)
         final, counts = _motions(reasoner, pairs, "final_motion")
-        rows[f"Stage-2 final motion ({verdict} verdict)"] = (final, counts, secs)
-        _selected_rows(reasoner, pairs, counts, secs, rows, f"Stage-2 {{select}} assessed motion ({verdict} verdict)")
+        rows[f"Stage-2 final motion ({verdict})"] = (final, counts, secs)
+        _selected_rows(reasoner, pairs, counts, secs, rows, f"Stage-2 {{select}} assessed motion ({verdict})")
         stats[verdict] = trace_statistics(res, style)
-        latency[f"stage-2 trace ({verdict} verdict)"] = {
+        latency[f"stage-2 trace ({verdict})"] = {
             "seconds_per_goal": secs / len(ids), "goals_per_second": len(ids) / secs,
             "tokens_per_second": sum(len(bundle.llm.tokenizer(r.text)["input_ids"]) for r in res) / secs}
     if not robustness:
         return latency
-    verdict = verdicts[-1]
-    reasoner = Reasoner(bundle.llm, bundle.vq, style, verdict=verdict, select="best")
+    verdict, perception = pairs_of_judges[-1]
+    reasoner = bundle.reasoner(verdict, "best", perception)
+    verdict = judge_label(verdict, perception)
     pool = [bundle.vq.encode(c.motion)[0].tolist() for c in MotionTextDataset(cfg.data, "train", normalize=False,
                                                                               limit=500).clips]
-    log(f"stage 2 with a random first motion ({verdict} verdict)")
+    log(f"stage 2 with a random first motion ({verdict})")
     randoms = reasoner.random_motions(len(ids), pool, cfg.seed)
     res, secs = timed(lambda: cfg.procs.map(lambda c, m: reasoner.robustness(c, m, opts, cfg.max_rounds),
                                             captions, randoms))
     pairs = list(zip(ids, res))
     feats, counts = _motions(reasoner, pairs, "final_motion")
-    rows[f"Stage-2 random first motion, final ({verdict} verdict)"] = (feats, counts, secs)
+    rows[f"Stage-2 random first motion, final ({verdict})"] = (feats, counts, secs)
     _selected_rows(reasoner, pairs, counts, secs, rows,
-                   f"Stage-2 random first motion, {{select}} assessed ({verdict} verdict)")
+                   f"Stage-2 random first motion, {{select}} assessed ({verdict})")
     rows["Random motion (floor)"] = ({cid: reasoner.decode(m) for cid, m in zip(ids, randoms)}, None, 0.0)
     return latency
 
@@ -220,10 +224,10 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
     if cfg.freeform:
         opts = DecodeOptions(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, progress=cfg.procs.is_main)
         stage1 = MotionLLM.from_pretrained(cfg.stage1, device=cfg.device) if cfg.stage1 else None
-        verdicts = [v for v in cfg.verdicts if v == "model" or bundle.assessment_style in RULE_STYLES]
-        report["freeform"] = {v: run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
-                                              cfg.freeform, log, references=k == 0, seed=cfg.seed, procs=cfg.procs)
-                              for k, v in enumerate(verdicts)}
+        report["freeform"] = {judge_label(v, p): run_freeform(bundle, opts, cfg.max_rounds, v, stage1 if k == 0 else None,
+                                                              cfg.freeform, log, references=k == 0, seed=cfg.seed,
+                                                              procs=cfg.procs, perception=p)
+                              for k, (v, p) in enumerate(judges(bundle, cfg.verdicts, cfg.perceptions))}
     return report
 
 
@@ -347,7 +351,8 @@ def bench_main(args) -> int:
     cfg = BenchConfig(data=args.data, bundle=args.bundle, evaluators=evaluators, stage1=args.stage1,
                       extra_llms=extra, limit=args.limit, repeats=args.repeats, batch_size=args.batch_size,
                       seed=args.seed, out=args.out, bundle_rows=not args.only_llm,
-                      verdicts=tuple(args.verdict or VERDICTS), compositional=args.compositional,
+                      verdicts=tuple(args.verdict or VERDICTS), perceptions=tuple(args.perception or PERCEPTIONS),
+                      compositional=args.compositional,
                       freeform=args.freeform, standard=not args.no_standard, max_rounds=args.max_rounds,
                       max_new_tokens=args.max_new_tokens, device=args.device)
     try:

@@ -4,6 +4,7 @@
     BUNDLE/vq/             motion tokenizer (config.json + model.safetensors + Mean/Std)
     BUNDLE/llm/            MotionLLM (save_pretrained layout + motion_vocab.json)
     BUNDLE/evaluator/KIND/ optional text-motion evaluators for assessment scores
+    BUNDLE/describer/      optional motion describer (perception.model): it writes what each motion shows
 
 One bundle ships inside the package (`irgmotion/assets/bundle`) so generation
 works right after install, with no download.
@@ -23,12 +24,13 @@ import numpy as np
 
 from ..fileio import write_text
 from ..llm.model import MotionLLM
+from ..perception.model import MotionDescriber
 from ..tokenizer.pretrained import MotionTokenizer
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "assets" / "bundle"
 FORMAT = "irgmotion-bundle"
 # Manifest keys that name a part (a path relative to the bundle); "evaluators" maps kinds to such paths.
-PART_KEYS = ("vq", "llm", "card")
+PART_KEYS = ("vq", "llm", "card", "describer")
 REQUIRED = {"vq": "motion tokenizer", "llm": "MotionLLM"}
 # Files from which transformers can build the LLM's text tokenizer.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model")
@@ -292,6 +294,30 @@ def _check_evaluator(directory: Path) -> None:
     _check_stats(directory, dim if isinstance(dim, int) and not isinstance(dim, bool) else None)
 
 
+def _check_describer(directory: Path, nb_code: int) -> None:
+    from ..perception.model import FORMAT as DESCRIBER_FORMAT
+    from ..perception.model import DescriberConfig
+    if not directory.is_dir():
+        state = "not a directory" if directory.exists() else "missing"
+        raise BundleError(f"{directory}: {state} (the motion describer directory)")
+    cfg_path = directory / "config.json"
+    raw = _json_object(cfg_path, "motion describer config")
+    if raw.get("format") != DESCRIBER_FORMAT:
+        raise BundleError(f"{cfg_path}: not a motion describer config (format is not {DESCRIBER_FORMAT!r})")
+    try:
+        import torch
+        config = DescriberConfig.from_dict(raw, str(cfg_path))
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in MotionDescriber(config).state_dict().items()}
+    except Exception as exc:
+        raise BundleError(f"{cfg_path}: not a usable motion describer config ({_short(exc, 160)})") from None
+    weights = directory / "model.safetensors"
+    _compare_shapes(_safetensors_shapes(weights), expected, cfg_path, weights)
+    if config.codebook_size != nb_code:
+        raise BundleError(f"{cfg_path}: the describer reads {config.codebook_size} motion codes, the motion tokenizer "
+                          f"has a codebook of {nb_code}")
+
+
 def check_bundle(path: str | Path | None = None) -> tuple[Path, dict, dict]:
     """Every check `load_bundle` makes before loading weights (fast: headers and small files only).
     Returns the root, the manifest and the part paths; raises BundleError naming the bad file."""
@@ -303,6 +329,8 @@ def check_bundle(path: str | Path | None = None) -> tuple[Path, dict, dict]:
                           f"tokenizer ({parts['vq'] / 'config.json'}) a codebook of {nb_code}")
     for evaluator in parts["evaluators"].values():
         _check_evaluator(evaluator)
+    if "describer" in parts:
+        _check_describer(parts["describer"], nb_code)
     return root, manifest, parts
 
 
@@ -312,20 +340,28 @@ class Bundle:
     manifest: dict
     vq: MotionTokenizer
     llm: MotionLLM
+    describer: MotionDescriber | None = None
 
     @property
     def assessment_style(self) -> str | None:
         """The wording of the LLM's assessments (the engine's style it was trained on), when recorded."""
         return self.manifest.get("assessment_style")
 
-    def reasoner(self, verdict: str | None = None, select: str | None = None):
+    def reasoner(self, verdict: str | None = None, select: str | None = None, perception: str | None = None):
         """The bundle's LLM and tokenizer in a Reasoner with the measured defaults: the rule verdict where the
-        assessment style allows it (else the model's own), the best-assessed round as the answer."""
-        from .options import DEFAULT_SELECT
+        assessment style allows it (else the model's own), the best-assessed round as the answer, and the bundle's
+        describer writing what each motion shows where it has one and the rule verdict judges (`perception`
+        "model": the LLM describes the motions itself)."""
+        from .options import DEFAULT_SELECT, PERCEPTIONS
         from .pipeline import RULE_STYLES, Reasoner
         select = select or DEFAULT_SELECT
         verdict = verdict or ("rule" if self.assessment_style in RULE_STYLES else "model")
-        return Reasoner(self.llm, self.vq, self.assessment_style, verdict=verdict, select=select)
+        if perception not in (None, *PERCEPTIONS):
+            raise ValueError(f"unknown perception {perception!r}; choose from {', '.join(PERCEPTIONS)}")
+        if perception == "describer" and (self.describer is None or verdict != "rule"):
+            raise ValueError(f"{self.root}: perception 'describer' needs a bundle with a describer and the rule verdict")
+        use = self.describer if (perception or "describer") == "describer" and verdict == "rule" else None
+        return Reasoner(self.llm, self.vq, self.assessment_style, verdict=verdict, select=select, describer=use)
 
     def part(self, name: str) -> Path | None:
         """The path of a part the manifest names (checked to lie inside the bundle), or None."""
@@ -354,7 +390,13 @@ def load_bundle(path: str | Path | None = None, device: str = "cpu") -> Bundle:
     if llm.codebook_size != vq.codebook_size:
         raise BundleError(f"{parts['llm']}: the LLM has {llm.codebook_size} motion tokens, the motion tokenizer "
                           f"{parts['vq']} a codebook of {vq.codebook_size}")
-    return Bundle(root, manifest, vq, llm)
+    describer = None
+    if "describer" in parts:
+        try:
+            describer = MotionDescriber.from_pretrained(parts["describer"]).to(device)
+        except Exception as exc:
+            raise BundleError(f"{parts['describer']}: cannot load the motion describer ({_short(exc)})") from None
+    return Bundle(root, manifest, vq, llm, describer)
 
 
 def write_manifest(root: str | Path, **parts) -> None:

@@ -16,3 +16,6 @@ SELECTIONS = ("last", "best", "best-earliest")
 # The measured default (docs/bundle_card.md): with runaway motions closed and assessed, more rounds are refined, and
 # a later round judged only as good as an earlier one is not better on average.
 DEFAULT_SELECT = "best-earliest"
+# Who writes what a motion shows under the rule verdict: "describer" (the bundle's motion describer, a model trained
+# on that one task; the default where a bundle has one) or "model" (the LLM, in its own assessment).
+PERCEPTIONS = ("describer", "model")

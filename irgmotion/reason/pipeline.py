@@ -3,6 +3,7 @@ pipeline, direct generation, and the robustness test (random first motion)."""
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ _CHECK = "Check:"
 _LEVEL = "Alignment is"
 ROUND_MAX_TOKENS = 480
 _ASSESS_END = "[/assess]"
+# aligned assessments: "The goal asks for: X. The motion shows: Y. Check: ..."; with a describer, Y is its words
+_SHOWS = "The motion shows:"
+_ASKED = re.compile(r"The goal asks for: (.*?)\. The motion shows:$")
 _ANALYZE_END = "[/analyze]"
 # The trace grammar's fixed words (llm/trace.py) between the parts the model writes. Under the rule verdict they enter
 # as forced tokens, a whole sentence in one forward, instead of being decoded one token per step.
@@ -200,6 +204,21 @@ class _RuleTraces:
         # the open assessment of this round: after the last motion and after any closed assessment
         opened = text.rfind("[assess]")
         current = opened > max(text.rfind(_ASSESS_END), text.rfind(MOTION_END))
+        if current and text.endswith(_SHOWS) and self.r.describer is not None:
+            span = text[text.rfind(MOTION_START, 0, opened):text.rfind(MOTION_END, 0, opened) + len(MOTION_END)]
+            asked = _ASKED.search(text, opened)
+            shown = self.r.describe([string_to_motion(span, self.r.llm.codebook_size)[0]],
+                                    [asked.group(1) if asked else ""])[0]
+            if shown is None:  # the model describes it itself
+                notes.append(f"round {n_motions}: the describer wrote no description; the model describes the motion")
+                self.texts[i] = text
+                return text
+            forced = f" {shown}. {_CHECK}"
+            self.used[i] += self._tokens(forced)
+            text += forced
+            if stop != _CHECK:  # slots: the model writes its check list (the sizes it sees) before the rule judges
+                self.texts[i] = text
+                return text
         if text.rstrip().endswith(stop) and current:
             text = text.rstrip()
             found = DESCRIBED.search(text[opened:])
@@ -267,9 +286,10 @@ class _RuleTraces:
 
 class Reasoner:
     def __init__(self, llm: MotionLLM, vq: MotionTokenizer, assessment_style: str | None = None,
-                 verdict: str = "model", select: str = "last", close_runaway: bool = True):
+                 verdict: str = "model", select: str = "last", close_runaway: bool = True, describer=None):
         """`assessment_style` names the wording the model's assessments were trained on (the bundle's manifest
-        records it); the "rule" verdict needs it."""
+        records it); the "rule" verdict needs it. `describer` (perception.model.MotionDescriber, rule verdict only):
+        it, not the LLM, writes what each motion shows; the rule then judges from that."""
         if llm.codebook_size != vq.codebook_size:
             raise ValueError(f"LLM has {llm.codebook_size} motion tokens, the tokenizer {vq.codebook_size}")
         if verdict not in VERDICTS:
@@ -279,14 +299,38 @@ class Reasoner:
         if verdict == "rule" and assessment_style not in RULE_STYLES:
             raise ValueError(f"the rule verdict needs a model whose assessments describe every judged slot "
                              f"(assessment style {' or '.join(RULE_STYLES)}; this one: {assessment_style})")
-        self.llm, self.vq = llm, vq
+        if describer is not None and verdict != "rule":
+            raise ValueError("a motion describer writes the descriptions the rule verdict judges; this reasoner has "
+                             f"verdict {verdict!r}")
+        if describer is not None and describer.config.codebook_size != vq.codebook_size:
+            raise ValueError(f"the motion describer reads {describer.config.codebook_size} motion codes, the tokenizer "
+                             f"has {vq.codebook_size}")
+        self.llm, self.vq, self.describer = llm, vq, describer
         self.assessment_style, self.verdict, self.select = assessment_style, verdict, select
+        self._described: dict[tuple[tuple[int, ...], str], str | None] = {}
         # rule verdict: a runaway motion span is closed at the cap and assessed (False: the trace ends there, as
         # before the batched decoder)
         self.close_runaway = close_runaway
         self.goal_reader = GoalReader.for_llm_dir(getattr(llm, "directory", None))
         # The datasets' longest motion is 196 frames; a span that never closes is cut there.
         self.max_motion_tokens = 196 // vq.unit_length
+
+    @property
+    def perception(self) -> str:
+        """Who writes what a motion shows: "describer" or "model"."""
+        return "model" if self.describer is None else "describer"
+
+    def describe(self, motions: list[list[int]], goals: list[str]) -> list[str | None]:
+        """The describer's description of each motion, read against its goal's description (remembered: a motion
+        made again for the same goal is described once)."""
+        keys = [(tuple(m), g) for m, g in zip(motions, goals)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._described))
+        if todo:
+            if len(self._described) > 4096:  # a long-lived server's memory stays bounded
+                self._described.clear()
+            self._described.update(zip(todo, self.describer.describe([list(m) for m, _ in todo],
+                                                                     [g for _, g in todo])))
+        return [self._described[k] for k in keys]
 
     def _user(self, key: str, **fields) -> str:
         text = TEMPLATES[key][0]
@@ -331,8 +375,9 @@ class Reasoner:
         rule = _RuleTraces(self, texts, opts.max_new_tokens, max_rounds, counted)
         # aligned: the rule takes over after the two descriptions; slots: after the model's check list, whose sizes
         # it reads. The analysis and each motion end a part too: the grammar's words that follow them are forced.
+        stops = (rule.stop, _ASSESS_END, _ANALYZE_END) + ((_SHOWS,) if self.describer is not None else ())
         rules = StopRules(stop_after_token=(self.llm.motion_end_id, 1),
-                          max_motion_tokens=self.max_motion_tokens, stop_strings=(rule.stop, _ASSESS_END, _ANALYZE_END))
+                          max_motion_tokens=self.max_motion_tokens, stop_strings=stops)
         decode_segments(self.llm, prompts, texts, opts, rules, rule)
         return rule.texts, rule.notes
 
@@ -400,7 +445,15 @@ class Reasoner:
         opts = opts or DecodeOptions(max_new_tokens=ASSESSMENT_MAX_TOKENS)
         prompts = [self.llm.prompt(self._user("<Text_Motion2Alignment_Analysis_Template>", Goal_Caption=g,
                                               Generated_Motion=motion_to_string(m))) for g, m in zip(goals, motions)]
-        return [t.strip() for t in generate_texts(self.llm, prompts, opts)]
+        replies = [t.strip() for t in generate_texts(self.llm, prompts, opts)]
+        if self.describer is None:
+            return replies
+        # the describer's words replace the model's description of the motion; the rule verdict then judges them
+        found = [DESCRIBED.search(reply) for reply in replies]
+        read = [i for i, f in enumerate(found) if f is not None]
+        shown = dict(zip(read, self.describe([motions[i] for i in read], [found[i].group(1) for i in read])))
+        return [reply if shown.get(i) is None else reply[:found[i].start(2)] + shown[i] + reply[found[i].end(2):]
+                for i, reply in enumerate(replies)]
 
     def caption(self, motions: list[list[int]], opts: DecodeOptions | None = None) -> list[str]:
         opts = opts or DecodeOptions(max_new_tokens=48)

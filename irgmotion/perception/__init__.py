@@ -1,0 +1,1 @@
+"""Perception: the motion describer, a model that reads a motion's tokens and writes its canonical description."""

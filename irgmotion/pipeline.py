@@ -1,7 +1,7 @@
 """`irgmotion pipeline --preset tiny --out DIR`: the whole system from nothing.
 
-corpus -> motion tokenizer -> evaluators (Guo-style, TMR-style) -> data engine -> motion describer
--> stage 1 -> stage 2 -> bundle (VQ + stage-2 LLM + describer + evaluator + model card).
+corpus -> motion tokenizer -> evaluators (Guo-style, TMR-style) -> data engine
+-> stage 1 -> stage 2 -> bundle (VQ + stage-2 LLM + evaluator + model card).
 Each step runs through the same command line a user would type, writes its
 own directory, and is skipped when that directory is complete; a killed run
 continues with its step's own `--resume`.
@@ -29,8 +29,6 @@ PRESETS = {
         # Slots assessments: each goal action compared one parameter at a time, then the order (docs/stage1_card.md).
         "engine": ["--limit", "4000", "--n-retrieval", "3", "--n-perturb", "4", "--workers", "2",
                    "--assessment-style", "slots"],
-        # the motion describer, trained on the engine's candidates (~35 minutes on 2 cores; docs/bundle_card.md)
-        "describer": ["--steps", "4000", "--batch-size", "64", "--threads", "2"],
         # One 60-minute stage-1 run in float32: bf16 autocast pays only on CPUs with native bf16 (AVX512-BF16 or
         # AMX); on an AVX2-only CPU one step took over a minute instead of 3.5 s (16 x 768 tokens;
         # benchmarks/sft_step_dtype.py).
@@ -51,7 +49,6 @@ PRESETS = {
         "guo": ["--preset", "tiny", "--steps", "10", "--val-every", "5", "--threads", "1", "--no-progress"],
         "tmr": ["--preset", "tiny", "--steps", "10", "--val-every", "5", "--threads", "1", "--no-progress"],
         "engine": ["--limit", "4", "--n-retrieval", "1", "--n-perturb", "2", "--workers", "1"],
-        "describer": ["--steps", "3", "--batch-size", "4", "--checkpoint-every", "3", "--threads", "1"],
         "stage1": ["--preset", "tiny", "--steps", "3", "--batch-size", "2", "--warmup", "1", "--max-length", "256",
                    "--threads", "1"],
         "stage2": ["--steps", "2", "--batch-size", "1", "--warmup", "1", "--max-length", "512", "--threads", "1",
@@ -118,13 +115,13 @@ def _has_checkpoint(name: str, out: Path) -> bool:
     if name in ("stage1", "stage2"):
         from .train.sft import latest_checkpoint
         return latest_checkpoint(out) is not None
-    return name in ("vq", "guo", "tmr", "describer") and (out / "checkpoint.pt").is_file()
+    return name in ("vq", "guo", "tmr") and (out / "checkpoint.pt").is_file()
 
 
 # Each step's verb and the layer that registers its command (steps run the layers' own commands, as a user types
 # them, without going through the top-level command line)
 _VERBS = {"data": "data.cli", "train-vq": "tokenizer.cli", "train-evaluator": "evaluator.cli", "build": "engine.cli",
-          "train": "train.cli", "train-describer": "perception.cli"}
+          "train": "train.cli"}
 
 
 def run_command(argv: list[str]) -> int:
@@ -191,12 +188,10 @@ def _step_in_background(name: str, out: Path, argv: list[str], log):
 
 
 def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Path], card: str,
-                    assessment_style: str | None = None, corpus: Path | None = None,
-                    describer: Path | None = None) -> Path:
+                    assessment_style: str | None = None, corpus: Path | None = None) -> Path:
     """Copy the parts generation needs (no checkpoints) and write the manifest and card. The manifest records the
     assessment wording the LLM was trained on, which the rule verdict writes in; with `corpus`, the LLM directory
-    gets the words of its training captions (goal spelling correction, reason/goal_text.py); with `describer`, the
-    motion describer that writes what each motion shows."""
+    gets the words of its training captions (goal spelling correction, reason/goal_text.py)."""
     from .reason.bundle import write_manifest
     tmp = bundle.with_name(bundle.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -207,12 +202,9 @@ def assemble_bundle(bundle: Path, vq: Path, llm: Path, evaluators: dict[str, Pat
         shutil.copytree(path, tmp / "evaluator" / kind, ignore=skip)
     if corpus is not None:
         write_caption_words(corpus, tmp / "llm")
-    optional = {"assessment_style": assessment_style} if assessment_style else {}
-    if describer is not None:
-        shutil.copytree(describer, tmp / "describer", ignore=skip)
-        optional["describer"] = "describer"
+    style = {"assessment_style": assessment_style} if assessment_style else {}
     write_manifest(tmp, vq="vq", llm="llm", evaluators={k: f"evaluator/{k}" for k in evaluators},
-                   card="MODEL_CARD.md", **optional)
+                   card="MODEL_CARD.md", **style)
     write_text(tmp / "MODEL_CARD.md", card)
     shutil.rmtree(bundle, ignore_errors=True)
     tmp.rename(bundle)
@@ -244,9 +236,6 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
                                 *p[kind]], log)
     _step("engine", engine, ["build", "all", "--data", str(corpus), "--out", str(engine),
                              "--evaluator", str(ev / "guo"), *p["engine"]], log)
-    describer = out / "describer"
-    _step("describer", describer, ["train-describer", "--engine", str(engine), "--vq", str(vq), "--out",
-                                   str(describer), *p["describer"]], log)
     _step("stage1", s1, ["train", "--stage", "1", "--engine", str(engine), "--vq", str(vq), "--out", str(s1),
                          *p["stage1"]], log)
     _step("stage2", s2, ["train", "--stage", "2", "--engine", str(engine), "--vq", str(vq), "--out", str(s2),
@@ -254,8 +243,7 @@ def run_pipeline(preset: str, out: str | Path, log=print) -> Path:
     card = (f"# irgmotion bundle ({preset})\n\nBuilt by `irgmotion pipeline --preset {preset} --out {out}`.\n"
             "Figures: see docs/results.md (`irgmotion bench`).\n")
     style = json.loads((engine / "engine.json").read_text())["config"].get("assessment_style")
-    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card, style, corpus,
-                             describer=describer / "describer")
+    bundle = assemble_bundle(out / "bundle", vq, s2, {"guo": ev / "guo"}, card, style, corpus)
     log(f"bundle written to {bundle}")
     return bundle
 

@@ -68,5 +68,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--pairs", type=positive_int, default=300)
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--verdict", action="append", choices=VERDICTS,
+                   help="diagnose under this verdict (repeat for several; default: model and rule); under the rule, "
+                        "the bundle's describer too where it has one")
     p.add_argument("--out", default="docs/diagnosis", help="writes OUT.md and OUT.json")
     p.set_defaults(func=_lazy("irgmotion.bench.diagnosis:diagnose_main"))

@@ -158,7 +158,8 @@ def diagnose_main(args) -> int:
         check_engine_build(args.engine_test)
         for suffix in (".json", ".md"):
             check_output_path(args.out + suffix)
-        report = run_diagnosis(args.bundle, args.engine_test, args.evaluator, args.pairs, args.seed, args.batch_size)
+        report = run_diagnosis(args.bundle, args.engine_test, args.evaluator, args.pairs, args.seed, args.batch_size,
+                               verdicts=tuple(args.verdict or VERDICTS))
     except (OSError, ValueError, KeyError, OutputPathError) as exc:  # a bundle, build or evaluator that cannot be read
         print(f"error: diagnose: {exc}", file=sys.stderr)
         return 2

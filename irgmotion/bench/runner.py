@@ -120,7 +120,8 @@ def _interleaved_rows(cfg, bundle, ids, captions, opts, rows, stats, timed, log,
             "tokens_per_second": sum(len(bundle.llm.tokenizer(r.text)["input_ids"]) for r in res) / secs}
     if not robustness:
         return latency
-    verdict, perception = pairs_of_judges[-1]
+    # under the last verdict asked for (the rule, by default) and its first perception (the describer, by default)
+    verdict, perception = next(j for j in pairs_of_judges if j[0] == pairs_of_judges[-1][0])
     reasoner = bundle.reasoner(verdict, "best", perception)
     verdict = judge_label(verdict, perception)
     pool = [bundle.vq.encode(c.motion)[0].tolist() for c in MotionTextDataset(cfg.data, "train", normalize=False,

@@ -44,6 +44,15 @@ def test_no_mirror_when_another_part_has_a_side_or_nothing_changes():
     assert not is_mirror_edit(old, old, old)
 
 
+def test_a_side_swap_trusts_the_user_where_the_description_names_no_side():
+    # the model saw both arms raised; the user, who watched the motion, asks for the other arm: mirror it
+    assert is_mirror_edit(*_edit("raise the arm(s) overhead with the left hand", "now the other arm",
+                                 shown="raise the arm(s) overhead with both hands"))
+    # a motion described as other actions is left to the model's refinement: a mirrored clap is no punch
+    assert not is_mirror_edit(*_edit("punch with the right hand twice", "punch with the left fist",
+                                     shown="clap twice"))
+
+
 def test_features_mirror_as_the_joints_do():
     """mirror_features gives the joints of the mirrored joints exactly, and the features the datasets' processing
     computes from them within its inverse kinematics' smoothing."""

@@ -564,8 +564,10 @@ def _sided(action: Action | None, mirror: bool = False) -> tuple | None:
 def is_mirror_edit(old: Program, new: Program, shown: Program | None) -> bool:
     """Whether the edit from the goal `old` to `new` is the goal mirrored: every left made right and every right
     left, nothing else changed ("use the left hand instead" on "raise the right arm"), and the motion, as the model
-    described it (`shown`), has the goal's sides. The motion mirrored (`motion.features.mirror_features`) then makes
-    the edit exactly, as the datasets' mirrored clips do, where the model's refinement often keeps the side."""
+    described it (`shown`), does the goal's actions but not with the requested sides already. The motion mirrored
+    (`motion.features.mirror_features`) then makes the edit exactly, as the datasets' mirrored clips do, where the
+    model's refinement often keeps the side. The user asked for the other side after watching the motion: where the
+    model's description names no side or both sides, the user's eyes are the better evidence of the side it shows."""
     if shown is None or len(old.actions) != len(new.actions) or old == new:
         return False
     mirrored = [_sided(a, mirror=True) for a in old.actions]
@@ -579,7 +581,7 @@ def is_mirror_edit(old: Program, new: Program, shown: Program | None) -> bool:
                 out += [(a.name, k, v) for k, v in _sided(a)[1] if _swap_sides(v) != v]
                 a = a.upper
         return out
-    return sides(shown) == sides(old)
+    return shown.names == old.names and sides(shown) != sides(new)
 
 
 def interpret(instruction: str, goal: Program, shown: Program | None = None) -> Interpretation:

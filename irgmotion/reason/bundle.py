@@ -154,6 +154,16 @@ def _compare_shapes(stored: dict, expected: dict, config: Path, weights: Path) -
         raise BundleError(f"{weights}: holds {len(extra)} tensor(s) that {config} does not define (e.g. {extra[0]})")
 
 
+def _meta_shapes(build, cfg_path: Path, what: str) -> dict[str, tuple]:
+    """Tensor name -> shape of the module `build()` makes from a config, built on the meta device (no weights)."""
+    import torch
+    try:
+        with torch.device("meta"):
+            return {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    except Exception as exc:
+        raise BundleError(f"{cfg_path}: not a usable {what} config ({_short(exc, 160)})") from None
+
+
 def _check_stats(directory: Path, dim: int | None) -> None:
     """Mean.npy / Std.npy: readable plain arrays, 1-D, finite, of the expected length."""
     shapes = []
@@ -183,8 +193,6 @@ def _check_stats(directory: Path, dim: int | None) -> None:
 
 def _check_vq(directory: Path) -> int:
     """The motion tokenizer's files; returns its codebook size."""
-    import torch
-
     from ..tokenizer.model import MotionVQVAE, VQConfig
     from ..tokenizer.pretrained import FORMAT as VQ_FORMAT
     if not directory.is_dir():
@@ -201,10 +209,9 @@ def _check_vq(directory: Path) -> int:
             raise BundleError(f"{cfg_path}: {key!r} must be a positive integer, got {value!r}")
     try:
         config = VQConfig.from_dict({k: v for k, v in raw.items() if k in known})
-        with torch.device("meta"):
-            expected = {k: tuple(v.shape) for k, v in MotionVQVAE(config).state_dict().items()}
     except Exception as exc:
         raise BundleError(f"{cfg_path}: not a usable motion tokenizer config ({_short(exc, 160)})") from None
+    expected = _meta_shapes(lambda: MotionVQVAE(config), cfg_path, "motion tokenizer")
     weights = directory / "model.safetensors"
     _compare_shapes(_safetensors_shapes(weights), expected, cfg_path, weights)
     _check_stats(directory, config.input_dim)
@@ -305,12 +312,10 @@ def _check_describer(directory: Path, nb_code: int) -> None:
     if raw.get("format") != DESCRIBER_FORMAT:
         raise BundleError(f"{cfg_path}: not a motion describer config (format is not {DESCRIBER_FORMAT!r})")
     try:
-        import torch
         config = DescriberConfig.from_dict(raw, str(cfg_path))
-        with torch.device("meta"):
-            expected = {k: tuple(v.shape) for k, v in MotionDescriber(config).state_dict().items()}
-    except Exception as exc:
+    except (ValueError, TypeError) as exc:
         raise BundleError(f"{cfg_path}: not a usable motion describer config ({_short(exc, 160)})") from None
+    expected = _meta_shapes(lambda: MotionDescriber(config), cfg_path, "motion describer")
     weights = directory / "model.safetensors"
     _compare_shapes(_safetensors_shapes(weights), expected, cfg_path, weights)
     if config.codebook_size != nb_code:

@@ -156,6 +156,25 @@ class Motion:
 
 RETIMED = "retimed x"  # how a steered motion that was retimed, not refined by the model, names its instruction
 MIRRORED = "mirrored: left and right swapped"  # the same for a motion mirrored (a side swap of the whole goal)
+LOOPED = "strides looped "  # the same for a walk given more or fewer gait cycles (then the stride count, signed)
+
+
+def _stride_edit(reading, shown) -> int | None:
+    """Strides (two steps each) to add (negative: remove) when the only edit is the step count of a goal that is one
+    walking action and the model saw that action: its refinements keep the count (issue #20's chat benchmark)."""
+    from .data.synth.actions import ACTIONS
+    edits = reading.edits
+    if len(edits) != 1 or edits[0].kind != "count" or edits[0].param != "steps" or len(reading.goal.actions) != 1:
+        return None
+    action = reading.goal.actions[0]
+    if ACTIONS[action.name].category != "locomotion" or action.upper is not None or shown is None \
+            or shown.names != [action.name]:
+        return None
+    seen = int({**ACTIONS[action.name].defaults(), **shown.actions[0].params}.get("steps", edits[0].old))
+    delta = int(edits[0].new) - seen
+    if delta == 0:
+        return None
+    return max(1, round(abs(delta) / 2)) * (1 if delta > 0 else -1)
 
 
 def applied_without_model(canonical: str) -> str | None:
@@ -165,6 +184,8 @@ def applied_without_model(canonical: str) -> str | None:
         return "its grammar has no pace"
     if canonical == MIRRORED:
         return "the updated goal is the old one mirrored"
+    if canonical.startswith(LOOPED):
+        return "the walk's own strides were repeated or cut; the model's refinements keep the step count"
     return None
 
 
@@ -469,6 +490,13 @@ class MotionReasoner:
             return self._steer_without_model(goal_text(reading.goal, reading.edits, seed), words,
                                              mirror_features(feats[0]).astype(np.float32), MIRRORED, warnings,
                                              reading)
+        strides = _stride_edit(reading, shown) if factor is None else None
+        if strides is not None:
+            from .motion.timing import loop_strides
+            looped = loop_strides(feats[0], strides)
+            if looped is not None:
+                return self._steer_without_model(goal_text(reading.goal, reading.edits, seed), words,
+                                                 looped.astype(np.float32), f"{LOOPED}{strides:+d}", warnings, reading)
         steered = self._steer_edit(goal, words, feats[0], reading, asked, shown, warnings, seed, rounds, samples)
         if factor is not None and steered.motion.features is not None:  # the model's edits, then the pace
             paced = self._steer_pace(steered.goal, words, steered.motion.features, factor, steered.warnings, reading)

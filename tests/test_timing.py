@@ -33,3 +33,39 @@ def test_retime_refuses_a_bad_factor_and_keeps_two_frames():
     with pytest.raises(ValueError, match="retime factor"):
         retime(walking_line(), float("nan"))
     assert len(retime(walking_line(3), 10.0)) == 2
+
+
+def test_loop_strides_adds_and_removes_whole_steps_of_a_walk():
+    """A rendered 6-step walk given one or two more strides, or one fewer: the kinematic checker (joints only) counts
+    2 steps per stride, and the seams are as smooth as the walk itself."""
+    from irgmotion.bench.kinematic import analyse
+    from irgmotion.data.synth import render_program
+    from irgmotion.motion.features import features_to_joints, joints_to_features
+    from irgmotion.motion.timing import loop_strides
+    walk = render_program({"actions": [{"name": "walk", "params": {"direction": "forward", "steps": 6}}]}, seed=0)
+    f = joints_to_features(walk.astype(np.float64))
+
+    def steps(features):
+        return [o["steps"] for o in analyse(features_to_joints(features))["walk"]]
+    assert steps(f) == [6]
+    smooth = np.abs(np.diff(f[:, :4], axis=0)).max()
+    for strides, expected in ((1, 8), (2, 10), (-1, 4)):
+        g = loop_strides(f, strides)
+        assert steps(g) == [expected]
+        assert np.abs(np.diff(g[:, :4], axis=0)).max() < 2 * smooth  # root velocities: no jump at the seams
+    assert loop_strides(f, 0) is None
+    assert loop_strides(f, -3) is None  # a 6-step walk has fewer whole strides than that leaves one of
+    assert loop_strides(f[:5], 1) is None  # no whole stride
+
+
+def test_a_step_count_edit_of_a_walk_loops_strides():
+    from irgmotion.api import _stride_edit
+    from irgmotion.engine.descriptions import read_description
+    from irgmotion.engine.edits import interpret
+    walk = read_description("walk forward 4 steps")
+    assert _stride_edit(interpret("take more steps", walk, walk), walk) == 2  # 4 -> 7: two strides, 8 steps
+    assert _stride_edit(interpret("walk 2 steps", walk, walk), walk) == -1
+    jump = read_description("walk forward 4 steps, then jump in place twice")
+    assert _stride_edit(interpret("take more steps", jump, jump), jump) is None  # only a goal that is one walk
+    assert _stride_edit(interpret("take more steps", walk, read_description("clap twice")),
+                        read_description("clap twice")) is None  # the model saw no walk

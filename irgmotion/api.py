@@ -159,24 +159,6 @@ MIRRORED = "mirrored: left and right swapped"  # the same for a motion mirrored 
 LOOPED = "strides looped "  # the same for a walk given more or fewer gait cycles (then the stride count, signed)
 
 
-def _stride_edit(reading, shown) -> int | None:
-    """Strides (two steps each) to add (negative: remove) when the only edit is the step count of a goal that is one
-    walking action and the model saw that action: its refinements keep the count (issue #20's chat benchmark)."""
-    from .data.synth.actions import ACTIONS
-    edits = reading.edits
-    if len(edits) != 1 or edits[0].kind != "count" or edits[0].param != "steps" or len(reading.goal.actions) != 1:
-        return None
-    action = reading.goal.actions[0]
-    if ACTIONS[action.name].category != "locomotion" or action.upper is not None or shown is None \
-            or shown.names != [action.name]:
-        return None
-    seen = int({**ACTIONS[action.name].defaults(), **shown.actions[0].params}.get("steps", edits[0].old))
-    delta = int(edits[0].new) - seen
-    if delta == 0:
-        return None
-    return max(1, round(abs(delta) / 2)) * (1 if delta > 0 else -1)
-
-
 def applied_without_model(canonical: str) -> str | None:
     """Why a steered motion was edited by steer itself rather than refined by the model (None: the model refined
     it), from the instruction it names (`Steered.canonical`)."""
@@ -448,7 +430,7 @@ class MotionReasoner:
         refinement), with a warning. Returns the updated goal (what the next
         assessment judges against), the canonical instruction used, the refined motion and its assessment."""
         from .engine.descriptions import DESCRIBED, read_description
-        from .engine.edits import goal_text, interpret, is_mirror_edit, pace
+        from .engine.edits import goal_text, interpret, is_mirror_edit, pace, stride_edit
         (goal,), _ = self._texts([goal], "goal")
         (words,), _ = self._texts([instruction], "instruction")
         _check_seed(seed)
@@ -490,7 +472,7 @@ class MotionReasoner:
             return self._steer_without_model(goal_text(reading.goal, reading.edits, seed), words,
                                              mirror_features(feats[0]).astype(np.float32), MIRRORED, warnings,
                                              reading)
-        strides = _stride_edit(reading, shown) if factor is None else None
+        strides = stride_edit(reading, shown) if factor is None else None
         if strides is not None:
             from .motion.timing import loop_strides
             looped = loop_strides(feats[0], strides)

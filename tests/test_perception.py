@@ -162,6 +162,13 @@ def test_train_describer_resumes_and_refuses_bad_input(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --engine") and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "e").exists()
+    # a new run never writes over another's: --out must be new or empty, or the run continued with --resume
+    assert main(common + ["--steps", "3"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["train-describer", "--engine", str(tmp_path / "engine"), "--vq", vq, "--out",
+                 str(tmp_path / "file")]) == 2
+    assert "not a directory" in capsys.readouterr().err
     assert main(["train-describer", "--engine", str(tmp_path / "engine"), "--vq", vq, "--out", str(tmp_path / "f"),
                  "--resume"]) == 2
     assert "checkpoint.pt does not exist" in capsys.readouterr().err

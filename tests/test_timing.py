@@ -59,9 +59,9 @@ def test_loop_strides_adds_and_removes_whole_steps_of_a_walk():
 
 
 def test_a_step_count_edit_of_a_walk_loops_strides():
-    from irgmotion.api import _stride_edit
     from irgmotion.engine.descriptions import read_description
     from irgmotion.engine.edits import interpret
+    from irgmotion.engine.edits import stride_edit as _stride_edit
     walk = read_description("walk forward 4 steps")
     assert _stride_edit(interpret("take more steps", walk, walk), walk) == 2  # 4 -> 7: two strides, 8 steps
     assert _stride_edit(interpret("walk 2 steps", walk, walk), walk) == -1

@@ -29,7 +29,7 @@ from ..data.synth.captions import ACTION_LEMMAS
 from ..data.synth.program import Action, Program, ProgramError, validate_program
 from .annotators import NUMBERS
 from .assessment import Difference, level_from_differences, write_assessment
-from .programs import _OPPOSITE, AMPLITUDE_PARAMS, COUNT_PARAMS, _param_difference, compare_programs, phrase
+from .programs import _OPPOSITE, AMPLITUDE_PARAMS, COUNT_PARAMS, _param_difference, _params, compare_programs, phrase
 
 SIDE_PARAMS = ("hand", "leg", "foot", "knee")
 _PART = {"hand": "hand", "hands": "hand", "arm": "hand", "arms": "hand", "fist": "hand", "leg": "leg",
@@ -582,6 +582,23 @@ def is_mirror_edit(old: Program, new: Program, shown: Program | None) -> bool:
                 a = a.upper
         return out
     return shown.names == old.names and sides(shown) != sides(new)
+
+
+def stride_edit(reading: Interpretation, shown: Program | None) -> int | None:
+    """Strides (two steps each) to add (negative: remove) when the only edit is the step count of a goal that is one
+    walking action and the model saw that action (`motion.timing.loop_strides` then makes the edit from the motion's
+    own gait cycles, where the model's refinements keep the count), else None."""
+    edits = reading.edits
+    if len(edits) != 1 or edits[0].kind != "count" or edits[0].param != "steps" or len(reading.goal.actions) != 1:
+        return None
+    action = reading.goal.actions[0]
+    if ACTIONS[action.name].category != "locomotion" or action.upper is not None or shown is None \
+            or shown.names != [action.name]:
+        return None
+    delta = int(edits[0].new) - int(_params(shown.actions[0]).get("steps", edits[0].old))
+    if delta == 0:
+        return None
+    return max(1, round(abs(delta) / 2)) * (1 if delta > 0 else -1)
 
 
 def interpret(instruction: str, goal: Program, shown: Program | None = None) -> Interpretation:

@@ -17,6 +17,12 @@ def train_describer_main(args) -> int:
         problems.append(f"--vq {args.vq}: not a motion tokenizer directory (config.json missing)")
     if args.resume and not (Path(args.out) / "checkpoint.pt").is_file():
         problems.append(f"--resume: {Path(args.out) / 'checkpoint.pt'} does not exist")
+    if not args.resume:  # a new run never writes over another one's checkpoint
+        from ..fileio import OutputPathError, check_output_dir
+        try:
+            check_output_dir(args.out, "--out")
+        except OutputPathError as exc:
+            problems.append(f"{exc} (continue a run there with --resume)")
     if problems:  # before any work
         print(f"error: {problems[0]}", file=sys.stderr)
         return 2

@@ -78,7 +78,6 @@ class DescriberTrainer:
     def __init__(self, engines: list[str], vq_dir: str | Path, out: str | Path, config: DescriberTrainConfig,
                  model_config: dict | None = None, resume: bool = False, log=print):
         self.out, self.config, self.log = Path(out), config, log
-        self.out.mkdir(parents=True, exist_ok=True)
         if config.threads:
             torch.set_num_threads(config.threads)
         vq = MotionTokenizer.from_pretrained(vq_dir)
@@ -91,6 +90,7 @@ class DescriberTrainer:
         if not triples:
             raise ValueError(f"{', '.join(map(str, engines))}: no assessment reads 'The goal asks for: ... The motion "
                              "shows: ...'")
+        self.out.mkdir(parents=True, exist_ok=True)  # after the inputs are read: a bad build leaves no folder
         catalog = MotionCatalog(roots, vq, cache=self.out / "motion_tokens.json")
         names = sorted({n for n, _, _ in triples})
         missing = [n for n in names if f"{n}|0|0" not in catalog.ids]
